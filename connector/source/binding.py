@@ -1,0 +1,118 @@
+"""Check a spec against the relation's real columns and turn it into SQL parts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from connector.source import query
+from connector.source.columns import Column, timestamp_awareness
+from connector.source.failures import permanent_error
+from connector.source.identifiers import (
+    check_alias,
+    match_column,
+    parse_table_name,
+    quote,
+    render_table_name,
+)
+from connector.source.spec import Relation, SourceSpec
+
+#: A callable that reads the columns of ``FROM <sql>`` and raises a
+#: SourceError naming ``label`` when the relation cannot be read.
+ColumnReader = Callable[[str, str, str | None], list[Column]]
+
+
+def relation_sql(relation: Relation, original: Relation) -> tuple[str, str, str | None]:
+    """Return the FROM target, the label for messages, and the table name.
+
+    ``relation`` has dbt models resolved already; ``original`` is the
+    relation as the mapping wrote it, used for the label.
+    """
+    if relation.table is not None:
+        parts = parse_table_name(relation.table)
+        label = relation.table
+        if original.model is not None:
+            label = f"dbt model {original.model} ({relation.table})"
+        return render_table_name(parts), label, relation.table
+    if relation.query is not None:
+        text = relation.query.strip().rstrip(";").strip()
+        if not text:
+            raise permanent_error("the query relation in the mapping is empty")
+        return f"(\n{query.user_sql(text)}\n)", "the query relation", None
+    raise permanent_error(
+        f"dbt model {relation.model} was not resolved to a table; "
+        "configure warehouse.dbt so the manifest can be read"
+    )
+
+
+def bind_spec(
+    spec: SourceSpec, original: Relation, read_columns: ColumnReader
+) -> query.BoundSpec:
+    """Match the spec's column names to the relation and build its SQL parts.
+
+    Raises:
+        SourceError: the relation cannot be read, a named column is not in
+            it, or a name or alias is not a valid identifier.
+    """
+    relation, label, table = relation_sql(spec.relation, original)
+    from_sql = query.from_clause(relation)
+    columns = read_columns(from_sql, label, table)
+    names = [column.name for column in columns]
+    types = {column.name: column.type_name for column in columns}
+
+    key = match_column(spec.key, names, label)
+    cursor_sql, cursor_type = None, None
+    if spec.cursor is not None:
+        cursor = match_column(spec.cursor, names, label)
+        cursor_sql, cursor_type = _qualified(cursor), types[cursor]
+        if spec.cursor_fallback is not None:
+            fallback = match_column(spec.cursor_fallback, names, label)
+            cursor_sql = f"COALESCE({cursor_sql}, {_qualified(fallback)})"
+    elif spec.cursor_fallback is not None:
+        raise permanent_error(
+            f"{label} has cursor_fallback {spec.cursor_fallback} but no cursor; "
+            "set cursor in the mapping"
+        )
+
+    expressions = tuple(
+        (quote(check_alias(alias).lower()), query.user_sql(sql))
+        for alias, sql in spec.expressions
+    )
+    return query.BoundSpec(
+        label=label,
+        from_sql=from_sql,
+        key_sql=_qualified(key),
+        key_type=types[key],
+        cursor_sql=cursor_sql,
+        cursor_type=cursor_type,
+        where_sql=query.user_sql(spec.where) if spec.where else None,
+        expressions=expressions,
+    )
+
+
+def _qualified(column: str) -> str:
+    return f"{query.SOURCE_ALIAS}.{quote(column)}"
+
+
+def check_cursor_bound(bound: query.BoundSpec, value: Any) -> None:
+    """Check that a datetime bound has the zone-awareness of the cursor column.
+
+    Raises:
+        SourceError: an aware bound meets a naive timestamp column, or the
+            reverse. The warehouse would convert one through its session
+            time zone, which shifts the window.
+    """
+    if not isinstance(value, datetime) or bound.cursor_type is None:
+        return
+    column_aware = timestamp_awareness(bound.cursor_type)
+    value_aware = value.utcoffset() is not None
+    if column_aware is None or column_aware == value_aware:
+        return
+    kind = "time-zone-aware" if value_aware else "naive"
+    raise permanent_error(
+        f"the cursor of {bound.label} has type {bound.cursor_type}, but the "
+        f"bound {value.isoformat()} is a {kind} datetime, and comparing them "
+        "would shift by the session time zone. The cursor column's type "
+        "changed since the high-water mark was stored: reset the sync state."
+    )

@@ -1,0 +1,153 @@
+"""SQL statements for reading a spec, built from checked names.
+
+Every statement reads ``<relation> AS nbsync_src``. Names come from
+:mod:`connector.source.identifiers` (validated, then quoted); values are
+always bind parameters. User-written SQL (the ``query`` relation, ``where``
+and expressions) is inserted as written, with colons escaped so SQLAlchemy
+does not mistake ``'10:30'`` or ``x::date`` for a bind parameter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.sql.elements import TextClause
+
+from connector.source.spec import CursorWindow
+
+SOURCE_ALIAS = "nbsync_src"
+CURSOR_ALIAS = "__cursor"
+KEY_ALIAS = "__key"
+MAX_ALIAS = "__max"
+
+
+@dataclass(frozen=True)
+class BoundSpec:
+    """A spec checked against the relation's real columns, ready to query.
+
+    ``label`` names the relation in messages. The ``*_sql`` fields are SQL
+    text. ``cursor_sql`` is the effective cursor expression, with the
+    fallback folded in by COALESCE, or None when the spec has no cursor.
+    """
+
+    label: str
+    from_sql: str
+    key_sql: str
+    key_type: str
+    cursor_sql: str | None
+    cursor_type: str | None
+    where_sql: str | None
+    expressions: tuple[tuple[str, str], ...]
+
+
+def user_sql(fragment: str) -> str:
+    """Escape colons in user SQL so ``text()`` reads none as a parameter."""
+    return fragment.replace(":", "\\:")
+
+
+def from_clause(relation_sql: str) -> str:
+    """Return the FROM target with the fixed alias."""
+    return f"{relation_sql} AS {SOURCE_ALIAS}"
+
+
+def probe(relation_from_sql: str) -> TextClause:
+    """Select no rows, so the description lists the relation's columns."""
+    return sa.text(f"SELECT * FROM {relation_from_sql} WHERE 1 = 0")
+
+
+def _select_list(bound: BoundSpec) -> str:
+    items = [f"{SOURCE_ALIAS}.*"]
+    items.extend(f"({sql}) AS {alias}" for alias, sql in bound.expressions)
+    if bound.cursor_sql is not None:
+        items.append(f'{bound.cursor_sql} AS "{CURSOR_ALIAS}"')
+    return ", ".join(items)
+
+
+def _statement(
+    bound: BoundSpec, conditions: Sequence[str], order: Sequence[str]
+) -> str:
+    parts = [f"SELECT {_select_list(bound)}", f"FROM {bound.from_sql}"]
+    where = [f"({bound.where_sql})"] if bound.where_sql else []
+    where.extend(conditions)
+    if where:
+        parts.append("WHERE " + " AND ".join(where))
+    if order:
+        parts.append("ORDER BY " + ", ".join(order))
+    return "\n".join(parts)
+
+
+def describe_statement(bound: BoundSpec) -> TextClause:
+    """Select no rows with the full select list, where clause included."""
+    return sa.text(_statement(bound, ["1 = 0"], []))
+
+
+def window_statement(
+    bound: BoundSpec, window: CursorWindow
+) -> tuple[TextClause, dict[str, Any]]:
+    """Select rows whose effective cursor is in the window, by cursor then key."""
+    if bound.cursor_sql is None:
+        return sa.text(_statement(bound, [], [bound.key_sql])), {}
+    cursor = bound.cursor_sql
+    conditions = [f"{cursor} IS NOT NULL"]
+    params: dict[str, Any] = {}
+    if window.lower is not None:
+        conditions.append(f"{cursor} >= :lower")
+        params["lower"] = window.lower
+    if window.upper is not None:
+        conditions.append(f"{cursor} < :upper")
+        params["upper"] = window.upper
+    return sa.text(_statement(bound, conditions, [cursor, bound.key_sql])), params
+
+
+def null_cursor_statement(bound: BoundSpec) -> TextClause:
+    """Select rows whose effective cursor is NULL, by key."""
+    assert bound.cursor_sql is not None
+    return sa.text(_statement(bound, [f"{bound.cursor_sql} IS NULL"], [bound.key_sql]))
+
+
+def keys_statement(bound: BoundSpec, *, compare_text: bool) -> TextClause:
+    """Select rows whose key is in the expanding parameter ``keys``.
+
+    With ``compare_text`` the key column is compared as VARCHAR, for keys
+    given as text whose column type has no exact Python counterpart.
+    """
+    key = f"CAST({bound.key_sql} AS VARCHAR)" if compare_text else bound.key_sql
+    order = [bound.key_sql] + ([bound.cursor_sql] if bound.cursor_sql else [])
+    statement = sa.text(_statement(bound, [f"{key} IN :keys"], order))
+    return statement.bindparams(sa.bindparam("keys", expanding=True))
+
+
+def changed_keys_statement(
+    bound: BoundSpec, since: Any
+) -> tuple[TextClause, dict[str, Any]]:
+    """Select distinct keys and their max effective cursor, for cursor >= ``since``."""
+    assert bound.cursor_sql is not None
+    cursor = bound.cursor_sql
+    conditions = [f"({bound.where_sql})"] if bound.where_sql else []
+    conditions.append(f"{cursor} IS NOT NULL")
+    params: dict[str, Any] = {}
+    if since is not None:
+        conditions.append(f"{cursor} >= :since")
+        params["since"] = since
+    sql = "\n".join(
+        [
+            f'SELECT {bound.key_sql} AS "{KEY_ALIAS}", MAX({cursor}) AS "{MAX_ALIAS}"',
+            f"FROM {bound.from_sql}",
+            "WHERE " + " AND ".join(conditions),
+            f"GROUP BY {bound.key_sql}",
+            f"ORDER BY {bound.key_sql}",
+        ]
+    )
+    return sa.text(sql), params
+
+
+def max_cursor_statement(bound: BoundSpec) -> TextClause:
+    """Select the max effective cursor of the relation, where clause applied."""
+    assert bound.cursor_sql is not None
+    where = f"WHERE ({bound.where_sql})" if bound.where_sql else ""
+    return sa.text(
+        f'SELECT MAX({bound.cursor_sql}) AS "{MAX_ALIAS}" FROM {bound.from_sql} {where}'
+    )

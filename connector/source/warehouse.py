@@ -1,0 +1,367 @@
+"""Read order rows from the warehouse: windows of a cursor, keys, and changes.
+
+::
+
+    with Warehouse.connect(settings.warehouse, settings.base_dir) as warehouse:
+        for rows in warehouse.stream_rows(spec, CursorWindow(lower=mark), 5000):
+            ...
+
+Rows are dicts keyed by lowercased column name. When the spec has a
+cursor, each row also carries ``"__cursor"``, the effective cursor value
+``COALESCE(cursor, cursor_fallback)``. Cursor values are bound back into
+queries exactly as the warehouse returned them (aware or naive
+``datetime``, ``date``, ``int``, ``Decimal``), so comparisons never depend on
+the session's or the machine's time zone.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.sql.elements import TextClause
+
+from connector.config import WarehouseSettings
+from connector.errors import SourceError
+from connector.source import failures, query
+from connector.source import keys as key_values
+from connector.source.binding import bind_spec, check_cursor_bound
+from connector.source.columns import Column, Row, describe_columns, row_builder
+from connector.source.connection import build_engine
+from connector.source.dbt import DbtProject
+from connector.source.failures import Redactor, permanent_error
+from connector.source.identifiers import close_names, parse_table_name
+from connector.source.spec import CursorWindow, Relation, SourceSpec
+
+logger = logging.getLogger(__name__)
+
+#: Keys per IN list in ``rows_by_keys``, so statements stay small everywhere.
+MAX_KEYS_PER_STATEMENT = 1000
+#: Rows fetched per round trip while ``changed_keys`` reads its key list.
+_KEY_SCAN_ROWS = 10_000
+
+
+class Warehouse:
+    """A connection pool to one warehouse, and the reads the sync needs.
+
+    Use :meth:`connect` to build one from settings. The object is a context
+    manager; leaving the block closes every pooled connection.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        dbt_project: DbtProject | None = None,
+        redactor: Redactor | None = None,
+    ) -> None:
+        self._engine = engine
+        self._dbt = dbt_project
+        self._redactor = redactor or Redactor()
+        self._bound: dict[SourceSpec, query.BoundSpec] = {}
+        self._relations: dict[str, list[Column]] = {}
+
+    @classmethod
+    def connect(cls, settings: WarehouseSettings, base_dir: Path) -> Warehouse:
+        """Open the warehouse named by the settings and run a test query.
+
+        Relative paths (DuckDB files, key files, the dbt project) are read
+        against ``base_dir``, the config file's folder.
+
+        Raises:
+            ConfigError: a setting cannot be used (bad URL, unreadable key).
+            SourceError: the warehouse does not accept a connection.
+        """
+        redactor = Redactor()
+        dbt_project = None
+        if settings.dbt is not None:
+            project_dir = settings.dbt.project_dir.expanduser()
+            if not project_dir.is_absolute():
+                project_dir = base_dir / project_dir
+            dbt_project = DbtProject(project_dir)
+        engine = build_engine(settings, base_dir, redactor)
+        warehouse = cls(engine, dbt_project=dbt_project, redactor=redactor)
+        try:
+            warehouse.ping()
+        except SourceError:
+            warehouse.close()
+            raise
+        return warehouse
+
+    def __repr__(self) -> str:
+        # The URL is left out on purpose: it may contain a password.
+        return f"Warehouse(dialect={self.dialect!r})"
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine, shared with the warehouse state store."""
+        return self._engine
+
+    @property
+    def dialect(self) -> str:
+        """SQLAlchemy dialect name: ``duckdb``, ``postgresql`` or ``snowflake``."""
+        return str(self._engine.dialect.name)
+
+    def close(self) -> None:
+        """Close every pooled connection."""
+        self._engine.dispose()
+
+    def ping(self) -> None:
+        """Run ``SELECT 1``.
+
+        Raises:
+            SourceError: the warehouse cannot be reached or refused the login.
+        """
+        try:
+            with self._engine.connect() as conn:
+                conn.execute(sa.text("SELECT 1"))
+        except SQLAlchemyError as exc:
+            # Not chained: a driver's connection error can quote the
+            # connection string, password included.
+            raise SourceError(
+                f"cannot connect to the {self.dialect} warehouse: "
+                f"{self._redactor.driver_message(exc)} Check the connection "
+                "settings (host, port, user, password or file path). If the "
+                "warehouse was down or unreachable, running again may succeed."
+            ) from None
+
+    def resolve(self, spec: SourceSpec) -> SourceSpec:
+        """Return ``spec`` with a dbt ``model`` replaced by its table.
+
+        Raises:
+            SourceError: the spec names a model but no dbt project is
+                configured, or the model cannot be resolved.
+        """
+        model = spec.relation.model
+        if model is None:
+            return spec
+        if self._dbt is None:
+            raise permanent_error(
+                f"the mapping reads dbt model {model}, but no dbt project is "
+                "configured; set warehouse.dbt.project_dir in the config"
+            )
+        relation = Relation(table=self._dbt.relation_name(model))
+        logger.debug("dbt model %s resolved to %s", model, relation.table)
+        return SourceSpec(
+            relation=relation,
+            key=spec.key,
+            cursor=spec.cursor,
+            cursor_fallback=spec.cursor_fallback,
+            where=spec.where,
+            expressions=spec.expressions,
+        )
+
+    def describe(self, spec: SourceSpec) -> dict[str, str]:
+        """Return lowercased column name -> type name for the spec's rows.
+
+        Relation columns and expression aliases are listed, ``__cursor`` is
+        not. The where clause and expressions are run (on no rows), so an
+        error in them shows here.
+
+        Raises:
+            SourceError: the relation, a named column, the where clause or
+                an expression fails.
+        """
+        bound = self._bind(spec)
+        try:
+            with self._engine.connect() as conn:
+                result = conn.execute(query.describe_statement(bound))
+                columns = describe_columns(self.dialect, _description(result))
+                result.close()
+        except DBAPIError as exc:
+            raise failures.fragment_error(
+                self._redactor, exc, spec, bound.label
+            ) from exc
+        return {
+            column.name.lower(): column.type_name
+            for column in columns
+            if column.name.lower() != query.CURSOR_ALIAS
+        }
+
+    def stream_rows(
+        self, spec: SourceSpec, window: CursorWindow, chunk_rows: int
+    ) -> Iterator[list[Row]]:
+        """Yield lists of up to ``chunk_rows`` rows with the cursor in ``window``.
+
+        Rows come ordered by effective cursor, then key; rows whose
+        effective cursor is NULL are left out (see
+        :meth:`stream_null_cursor_rows`). Without a cursor in the spec every
+        row is returned, by key. Rows are fetched ``chunk_rows`` at a time
+        (a server-side cursor on PostgreSQL), never all at once.
+
+        Raises:
+            SourceError: the spec does not match the relation, or the query
+                fails while rows are read.
+        """
+        bound = self._bind(spec)
+        if bound.cursor_sql is None and (window.lower, window.upper) != (None, None):
+            raise permanent_error(
+                f"{bound.label} has no cursor column, so rows cannot be read "
+                "from a cursor window; set a cursor in the mapping"
+            )
+        for value in (window.lower, window.upper):
+            check_cursor_bound(bound, value)
+        statement, params = query.window_statement(bound, window)
+        return self._stream(statement, params, chunk_rows, bound.label)
+
+    def stream_null_cursor_rows(
+        self, spec: SourceSpec, chunk_rows: int
+    ) -> Iterator[list[Row]]:
+        """Yield lists of the rows whose effective cursor is NULL, by key.
+
+        Nothing is yielded when the spec has no cursor.
+        """
+        bound = self._bind(spec)
+        if bound.cursor_sql is None:
+            return iter(())
+        statement = query.null_cursor_statement(bound)
+        return self._stream(statement, {}, chunk_rows, bound.label)
+
+    def rows_by_keys(
+        self, spec: SourceSpec, keys: Sequence[Any], *, as_text: bool = False
+    ) -> list[Row]:
+        """Return the rows whose key column is one of ``keys``.
+
+        Keys are converted to the key column's type first (text to integer,
+        integer to text, and so on), so an order key read from one table
+        finds child rows in another whose key column has a different type.
+        Set ``as_text`` when the keys are ``str(value)`` of key values, as
+        state stores them. NULL-cursor rows are included. The where clause
+        applies. At most 1,000 keys go into one statement.
+        """
+        bound = self._bind(spec)
+        prepared = key_values.prepare_keys(keys, bound.key_type, as_text=as_text)
+        statement = query.keys_statement(bound, compare_text=prepared.compare_text)
+        rows: list[Row] = []
+        for start in range(0, len(prepared.values), MAX_KEYS_PER_STATEMENT):
+            chunk = prepared.values[start : start + MAX_KEYS_PER_STATEMENT]
+            rows.extend(self._fetch(statement, {"keys": chunk}, bound.label))
+        return rows
+
+    def changed_keys(self, spec: SourceSpec, since: Any) -> tuple[list[Any], Any]:
+        """Return the distinct keys of rows with effective cursor >= ``since``.
+
+        Also returns the max effective cursor among those rows, or None when
+        there are none. ``since=None`` takes every row with a non-NULL
+        cursor.
+
+        Raises:
+            SourceError: the spec has no cursor, or the query fails.
+        """
+        bound = self._bind(spec)
+        if bound.cursor_sql is None:
+            raise permanent_error(
+                f"{bound.label} has no cursor column, so changed rows cannot be "
+                "found; set a cursor for it in the mapping"
+            )
+        check_cursor_bound(bound, since)
+        statement, params = query.changed_keys_statement(bound, since)
+        found: list[Any] = []
+        top: Any = None
+        for rows in self._stream(statement, params, _KEY_SCAN_ROWS, bound.label):
+            for row in rows:
+                found.append(row[query.KEY_ALIAS])
+                value = row[query.MAX_ALIAS]
+                top = value if top is None or value > top else top
+        return found, top
+
+    def max_cursor(self, spec: SourceSpec) -> Any:
+        """Return the max effective cursor of the spec's rows, or None."""
+        bound = self._bind(spec)
+        if bound.cursor_sql is None:
+            return None
+        rows = self._fetch(query.max_cursor_statement(bound), {}, bound.label)
+        return rows[0][query.MAX_ALIAS] if rows else None
+
+    # -- binding specs to the relation -----------------------------------
+
+    def _bind(self, spec: SourceSpec) -> query.BoundSpec:
+        bound = self._bound.get(spec)
+        if bound is None:
+            resolved = self.resolve(spec)
+            bound = bind_spec(resolved, spec.relation, self._relation_columns)
+            self._bound[spec] = bound
+        return bound
+
+    def _relation_columns(
+        self, from_sql: str, label: str, table: str | None
+    ) -> list[Column]:
+        cached = self._relations.get(from_sql)
+        if cached is not None:
+            return cached
+        try:
+            with self._engine.connect() as conn:
+                result = conn.execute(query.probe(from_sql))
+                columns = describe_columns(self.dialect, _description(result))
+                result.close()
+        except DBAPIError as exc:
+            raise self._relation_error(exc, label, table) from exc
+        self._relations[from_sql] = columns
+        return columns
+
+    # -- running statements ----------------------------------------------
+
+    def _stream(
+        self, statement: TextClause, params: dict[str, Any], chunk_rows: int, label: str
+    ) -> Iterator[list[Row]]:
+        options = {"stream_results": True, "yield_per": chunk_rows}
+        try:
+            with self._engine.connect() as conn:
+                result = conn.execute(statement, params, execution_options=options)
+                build = row_builder(self.dialect, _description(result))
+                for part in result.partitions(chunk_rows):
+                    yield [build(row) for row in part]
+        except DBAPIError as exc:
+            raise failures.query_error(self._redactor, exc, label) from exc
+
+    def _fetch(
+        self, statement: TextClause, params: dict[str, Any], label: str
+    ) -> list[Row]:
+        try:
+            with self._engine.connect() as conn:
+                result = conn.execute(statement, params)
+                build = row_builder(self.dialect, _description(result))
+                return [build(row) for row in result]
+        except DBAPIError as exc:
+            raise failures.query_error(self._redactor, exc, label) from exc
+
+    def _relation_error(
+        self, exc: DBAPIError, label: str, table: str | None
+    ) -> SourceError:
+        near = self._near_tables(table) if table is not None else []
+        return failures.relation_error(self._redactor, exc, label, table, near)
+
+    def _near_tables(self, table: str) -> list[str]:
+        parts = parse_table_name(table)
+        if len(parts) > 2:
+            return []
+        schema = parts[0].name if len(parts) == 2 else None
+        try:
+            inspector = sa.inspect(self._engine)
+            names = inspector.get_table_names(schema)
+            names += inspector.get_view_names(schema)
+        except (SQLAlchemyError, NotImplementedError):
+            return []
+        return close_names(parts[-1].name, names)
+
+
+def _description(result: Any) -> Sequence[Sequence[Any]]:
+    description = result.cursor.description
+    return description if description is not None else ()
