@@ -220,9 +220,7 @@ def _format_errors(path: Path, exc: ValidationError) -> str:
     return "\n".join(lines)
 
 
-def load_settings(
-    path: str | Path, environ: dict[str, str] | None = None
-) -> Settings:
+def load_settings(path: str | Path, environ: dict[str, str] | None = None) -> Settings:
     """Read, expand and validate a config file.
 
     Raises:

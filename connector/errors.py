@@ -2,7 +2,9 @@
 
 ::
 
-    ConnectorError                 base class; ``exit_code`` maps to the CLI
+    ConnectorError                 base class; ``exit_code`` maps to the CLI:
+                                   1 failed, 2 invalid config or mapping,
+                                   3 reject ceiling, 4 locked by another run
         ConfigError                missing or invalid setting (config file, key, value)
         MappingError               mapping file invalid (file, line, field)
         SourceError                warehouse unreachable, relation or column missing
@@ -31,6 +33,8 @@ class ConnectorError(Exception):
 class ConfigError(ConnectorError):
     """A setting in the config file is missing or invalid."""
 
+    exit_code = 2
+
     def __init__(self, message: str, *, key: str | None = None) -> None:
         super().__init__(message)
         self.key = key
@@ -38,6 +42,8 @@ class ConfigError(ConnectorError):
 
 class MappingError(ConnectorError):
     """The mapping file is invalid; ``line`` is 1-based when known."""
+
+    exit_code = 2
 
     def __init__(
         self,

@@ -1,0 +1,46 @@
+"""Fixtures shared by the whole suite: shared data, warehouses, the stand-in."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from testdata import TEST_CLIENT, TEST_KEY
+
+from connector.standin import StandIn
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    """The shared folder beside the checkout, holding the public datasets."""
+    path = Path(__file__).resolve().parents[1].parent / "shared"
+    if not path.is_dir():
+        pytest.fail(f"shared data folder not found at {path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def jaffle_dir(shared_dir: Path) -> Path:
+    return shared_dir / "data" / "jaffle-shop" / "new"
+
+
+@pytest.fixture
+def standin() -> Iterator[StandIn]:
+    """A Northbeam stand-in on 127.0.0.1 with test credentials."""
+    with StandIn(api_key=TEST_KEY, client_id=TEST_CLIENT) as server:
+        yield server
+
+
+@pytest.fixture
+def api_env(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """Credentials in the environment, as a scheduler would set them."""
+    env = {"NORTHBEAM_API_KEY": TEST_KEY, "NORTHBEAM_CLIENT_ID": TEST_CLIENT}
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return env
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
