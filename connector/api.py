@@ -8,42 +8,97 @@ what to do.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
+from urllib.parse import quote, unquote, urlsplit
 
 from connector import log
 from connector.checks import check_columns
 from connector.config import Settings, load_settings
+from connector.errors import ConnectorError, MappingError, SinkError
 from connector.mapping import OrderMapper, load_mapping
-from connector.pipeline import RunOptions, open_store, run
+from connector.pipeline import RunOptions, run
 from connector.records import Reject
 from connector.sink import OrderSink
 from connector.source import CursorWindow, Warehouse
+from connector.state import open_store
 from connector.summary import RunSummary
 
+P = ParamSpec("P")
+T = TypeVar("T")
+
+__all__ = [
+    "RunOptions",
+    "RunSummary",
+    "check",
+    "preview",
+    "settings_from",
+    "state_reset",
+    "state_set",
+    "state_show",
+    "sync",
+]
+
 # Fields masked by preview(): raw personal values the API accepts as such.
-_MASKED_FIELDS = ("customer_name", "customer_ip_address")
+_MASKED_FIELDS = (
+    "customer_name",
+    "customer_ip_address",
+    "customer_email",
+    "customer_phone_number",
+)
 _MASKED_ADDRESS = ("address1", "address2", "city", "zip")
+
+
+def _public(func: Callable[P, T]) -> Callable[P, T]:
+    """Raise ConnectorErrors from ``func`` without third-party causes.
+
+    A warehouse driver's error, chained as the cause, can quote a row value
+    in its message, and schedulers log the whole chain.
+    """
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return func(*args, **kwargs)
+        except ConnectorError as exc:
+            log.drop_foreign_causes(exc)
+            raise
+
+    return wrapper
 
 
 def settings_from(config: str | Path | Settings) -> Settings:
     """Load settings and register their secrets with the log redaction."""
     settings = config if isinstance(config, Settings) else load_settings(config)
+    log.register_secrets(_secrets_of(settings))
+    return settings
+
+
+def _secrets_of(settings: Settings) -> list[str]:
+    """Return the secret values of ``settings``, URL passwords in every form."""
     secrets = [
         settings.northbeam.api_key.get_secret_value(),
         settings.northbeam.client_id.get_secret_value(),
     ]
-    if settings.warehouse.url is not None:
-        secrets.append(settings.warehouse.url.get_secret_value())
-    snowflake = settings.warehouse.snowflake
-    if snowflake is not None and snowflake.password is not None:
-        secrets.append(snowflake.password.get_secret_value())
-    log.register_secrets(secrets)
-    return settings
+    warehouse = settings.warehouse
+    if warehouse.url is not None:
+        url = warehouse.url.get_secret_value()
+        secrets.append(url)
+        password = urlsplit(url).password
+        if password:
+            secrets.extend({password, unquote(password), quote(unquote(password))})
+    snowflake = warehouse.snowflake
+    if snowflake is not None:
+        for secret in (snowflake.password, snowflake.private_key_passphrase):
+            if secret is not None:
+                secrets.append(secret.get_secret_value())
+    return secrets
 
 
+@_public
 def sync(
     config: str | Path | Settings, options: RunOptions | None = None
 ) -> RunSummary:
@@ -51,11 +106,20 @@ def sync(
     return run(settings_from(config), options)
 
 
+@_public
 def check(config: str | Path | Settings, *, verify_api: bool = True) -> list[str]:
     """Check config, mapping, warehouse columns and credentials; send nothing.
 
-    Returns report lines. Raises MappingError listing every missing column
-    with its mapping line at once.
+    The credentials are checked with a read of today's orders, the one
+    request the check sends. Returns report lines.
+
+    Raises:
+        ConfigError: the config file is invalid.
+        MappingError: the mapping file is invalid, or it does not match the
+            warehouse. The message lists every problem at once, with mapping
+            lines, and includes a credentials failure if there was one.
+        SourceError: the warehouse cannot be reached.
+        SinkError: the API rejected the credentials or could not be reached.
     """
     settings = settings_from(config)
     mapping_path = settings.resolve(settings.mapping)
@@ -63,24 +127,45 @@ def check(config: str | Path | Settings, *, verify_api: bool = True) -> list[str
     lines = [f"config ok, mapping ok: {mapping_path}"]
 
     with Warehouse.connect(settings.warehouse, settings.base_dir) as warehouse:
-        lines.extend(check_columns(warehouse, mapper, str(mapping_path)))
+        lines.append(f"warehouse: connected ({warehouse.dialect})")
+        report = check_columns(warehouse, mapper)
+    lines.extend(report.lines)
 
+    credentials_error: SinkError | None = None
     if verify_api:
-        sink = OrderSink(settings.northbeam)
         try:
-            host = sink.verify_credentials()
-        finally:
-            sink.close()
-        lines.append(f"credentials accepted by {host}")
+            lines.append(_verify_credentials(settings))
+        except SinkError as exc:
+            credentials_error = exc
     else:
         lines.append("credentials not checked (--offline)")
+
+    problems = report.problems
+    if problems:
+        if credentials_error is not None:
+            problems.append(f"credentials: {credentials_error}")
+        raise MappingError(
+            f"{len(problems)} problem(s) found:\n  " + "\n  ".join(problems),
+            path=str(mapping_path),
+        )
+    if credentials_error is not None:
+        raise credentials_error
     return lines
 
 
+def _verify_credentials(settings: Settings) -> str:
+    api = settings.northbeam
+    with OrderSink(api) as sink:
+        host = sink.verify_credentials()
+    return f"credentials accepted by {host} ({api.url}, Orders API {api.api_version})"
+
+
+@_public
 def preview(config: str | Path | Settings, limit: int = 5) -> list[dict[str, Any]]:
     """Return the first ``limit`` orders as they would be sent, or their rejects.
 
-    Names, IP addresses and address lines are masked in the result.
+    Raw personal fields are masked in the result: names, IP addresses,
+    address lines, and emails and phone numbers sent raw by opt-in.
     """
     from connector.prepare import OrderPreparer
     from connector.transform.identity import IdentityHasher
@@ -96,20 +181,35 @@ def preview(config: str | Path | Settings, limit: int = 5) -> list[dict[str, Any
         OrderValidator(api_settings.api_version),
         f"{api_settings.url} {api_settings.api_version}",
     )
-    out: list[dict[str, Any]] = []
+    spec = mapper.orders_spec
     with Warehouse.connect(settings.warehouse, settings.base_dir) as warehouse:
-        spec = mapper.orders_spec
-        for rows in warehouse.stream_rows(spec, CursorWindow(), max(limit, 1)):
-            rows = rows[: limit - len(out)]
-            children = _children(warehouse, mapper, rows)
-            for row in rows:
-                key = str(row[spec.key])
-                own = {name: groups.get(key, []) for name, groups in children.items()}
-                item, document = preparer.prepare(row, own)
-                out.append(_describe(item, document))
-            if len(out) >= limit:
-                break
+        rows = _first_rows(warehouse.stream_rows(spec, CursorWindow(), limit), limit)
+        if len(rows) < limit:
+            more = warehouse.stream_null_cursor_rows(spec, limit)
+            rows += _first_rows(more, limit - len(rows))
+        children = _children(warehouse, mapper, rows)
+
+    out: list[dict[str, Any]] = []
+    for row in rows:
+        key = str(row[spec.key])
+        own = {name: groups.get(key, []) for name, groups in children.items()}
+        item, document = preparer.prepare(row, own)
+        out.append(_describe(item, document))
     return out
+
+
+def _first_rows(chunks: Iterator[list[dict[str, Any]]], limit: int) -> list[Any]:
+    """Return up to ``limit`` rows of a streamed read, then end the read.
+
+    Ending it closes the server-side cursor that a PostgreSQL read keeps open.
+    """
+    try:
+        rows = list(next(chunks, [])) if limit > 0 else []
+    finally:
+        close = getattr(chunks, "close", None)
+        if close is not None:
+            close()
+    return rows[:limit]
 
 
 def _children(
@@ -163,6 +263,7 @@ def _store(settings: Settings) -> Iterator[Any]:
             store.close()
 
 
+@_public
 def state_show(config: str | Path | Settings) -> dict[str, Any]:
     """Return the stored state of the sync as a JSON-friendly dict."""
     settings = settings_from(config)
@@ -171,6 +272,7 @@ def state_show(config: str | Path | Settings) -> dict[str, Any]:
         return info
 
 
+@_public
 def state_reset(config: str | Path | Settings) -> None:
     """Forget the high-water mark, fingerprints and rejects of the sync."""
     settings = settings_from(config)
@@ -178,6 +280,7 @@ def state_reset(config: str | Path | Settings) -> None:
         store.reset(settings.sync.name)
 
 
+@_public
 def state_set(config: str | Path | Settings, cursor: Any) -> None:
     """Set the high-water mark the next incremental run starts from."""
     settings = settings_from(config)

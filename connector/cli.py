@@ -12,10 +12,11 @@ import json
 import logging
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 
@@ -72,17 +73,48 @@ def parse_cursor(text: str | None) -> Any:
 @click.pass_context
 def main(ctx: click.Context, verbose: bool, log_format: str) -> None:
     """Sync orders from a data warehouse to Northbeam's Orders API."""
-    ctx.obj = {"verbose": verbose}
+    ctx.obj = {"verbose": verbose, "json_logs": log_format == "json"}
     log.configure(
         logging.DEBUG if verbose else logging.INFO, json_lines=log_format == "json"
     )
 
 
-def _fail(ctx: click.Context, exc: ConnectorError) -> None:
-    if ctx.find_root().obj.get("verbose"):
-        logging.getLogger("connector").exception("command failed")
-    click.secho(f"error: {log.redact(str(exc))}", fg="red", err=True)
-    ctx.exit(exc.exit_code)
+@contextmanager
+def _errors(ctx: click.Context) -> Iterator[None]:
+    """Turn an error into a red message on stderr and the exit code.
+
+    The message is one line for most errors, but a failed ``check`` lists
+    each problem on its own line. ``--verbose`` logs the traceback first.
+    With ``--log-format json`` the message is an ERROR log record instead.
+    An error that is not a ConnectorError is a bug. Its message is not
+    shown, because it may quote a warehouse value.
+    """
+    try:
+        yield
+    except ConnectorError as exc:
+        _fail(ctx, exc, str(exc), exc.exit_code)
+    except (click.ClickException, click.exceptions.Exit, click.Abort):
+        raise
+    except Exception as exc:
+        message = (
+            f"unexpected {type(exc).__name__}; this is a bug in northbeam-sync. "
+            "Run again with --verbose for the traceback and report it."
+        )
+        _fail(ctx, exc, message, 1)
+
+
+def _fail(ctx: click.Context, exc: Exception, message: str, code: int) -> NoReturn:
+    options = ctx.find_root().obj
+    logger = logging.getLogger("connector")
+    traceback = exc if options.get("verbose") else None
+    if options.get("json_logs"):
+        # Every stderr line stays JSON, so the error is a log record too.
+        logger.error("command failed: %s", message, exc_info=traceback)
+    else:
+        if traceback is not None:
+            logger.error("command failed", exc_info=traceback)
+        click.secho(f"error: {log.redact(message)}", fg="red", err=True)
+    ctx.exit(code)
 
 
 def _print_summary(summary: RunSummary) -> None:
@@ -146,12 +178,10 @@ def run(
         progress=progress,
     )
     try:
-        summary = api.sync(config_path, options)
-    except ConnectorError as exc:
+        with _errors(ctx):
+            summary = api.sync(config_path, options)
+    finally:
         progress.close()
-        _fail(ctx, exc)
-        return
-    progress.close()
     if as_json:
         click.echo(json.dumps(summary.to_dict(), default=str, indent=2))
     else:
@@ -165,30 +195,32 @@ def run(
 )
 @click.pass_context
 def check(ctx: click.Context, config_path: Path, offline: bool) -> None:
-    """Check config, mapping, warehouse columns and credentials; send nothing."""
-    try:
+    """Check config, mapping, warehouse columns and credentials; send nothing.
+
+    The credentials are checked with a read of today's orders, and the
+    report names the API host that was read. Every mapping problem is
+    listed at once, with its line.
+    """
+    with _errors(ctx):
         lines = api.check(config_path, verify_api=not offline)
-    except ConnectorError as exc:
-        _fail(ctx, exc)
-        return
     for line in lines:
         click.echo(line)
 
 
 @main.command()
 @_config_option
-@click.option("-n", "limit", default=5, show_default=True, help="Orders to show.")
+@click.option(
+    "-n", "limit", default=5, show_default=True, help="Number of orders to show."
+)
 @click.pass_context
 def preview(ctx: click.Context, config_path: Path, limit: int) -> None:
     """Print the first mapped, hashed and validated orders; send nothing.
 
-    Names and address lines are masked on the console.
+    Names, IP addresses, address lines and raw emails and phone numbers are
+    masked on the console.
     """
-    try:
+    with _errors(ctx):
         items = api.preview(config_path, limit)
-    except ConnectorError as exc:
-        _fail(ctx, exc)
-        return
     for item in items:
         click.echo(json.dumps(item, default=str, indent=2, ensure_ascii=False))
 
@@ -203,11 +235,8 @@ def state() -> None:
 @click.pass_context
 def state_show(ctx: click.Context, config_path: Path) -> None:
     """Print the high-water mark, counts and lock holder as JSON."""
-    try:
+    with _errors(ctx):
         info = api.state_show(config_path)
-    except ConnectorError as exc:
-        _fail(ctx, exc)
-        return
     click.echo(json.dumps(info, default=str, indent=2))
 
 
@@ -219,11 +248,8 @@ def state_show(ctx: click.Context, config_path: Path) -> None:
 @click.pass_context
 def state_reset(ctx: click.Context, config_path: Path) -> None:
     """Forget the high-water mark, fingerprints and rejects of this sync."""
-    try:
+    with _errors(ctx):
         api.state_reset(config_path)
-    except ConnectorError as exc:
-        _fail(ctx, exc)
-        return
     click.echo("state reset; the next run reads every order")
 
 
@@ -236,11 +262,8 @@ def state_reset(ctx: click.Context, config_path: Path) -> None:
 def state_set(ctx: click.Context, config_path: Path, cursor: str) -> None:
     """Start the next incremental run from the given cursor value."""
     value = parse_cursor(cursor)
-    try:
+    with _errors(ctx):
         api.state_set(config_path, value)
-    except ConnectorError as exc:
-        _fail(ctx, exc)
-        return
     click.echo(f"high-water mark set to {value}")
 
 
@@ -261,7 +284,5 @@ def demo(ctx: click.Context, workdir: Path, orders: int) -> None:
     """Run the whole flow offline on a generated shop and a local stand-in."""
     from connector.demo.runner import run_demo
 
-    try:
+    with _errors(ctx):
         run_demo(workdir, orders=orders, echo=click.echo)
-    except ConnectorError as exc:
-        _fail(ctx, exc)

@@ -212,12 +212,77 @@ def _walk_expand(value: Any, environ: dict[str, str] | None) -> Any:
     return value
 
 
-def _format_errors(path: Path, exc: ValidationError) -> str:
+#: Keys whose values are never repeated in an error message.
+_SECRET_KEYS = frozenset(
+    {"api_key", "client_id", "password", "private_key_passphrase", "url"}
+)
+_MAX_SHOWN = 60
+
+
+def _format_errors(path: Path, exc: ValidationError, written: Any) -> str:
+    """List each invalid key with the value as written in the file, and the fix.
+
+    Values are shown as written, before ``${VAR}`` expansion, so a secret
+    from the environment never shows. Secret keys show no value at all, and
+    neither do unknown keys, which may be a misspelt secret key.
+    """
     lines = [f"{path}: invalid config"]
     for error in exc.errors(include_input=False, include_url=False):
-        key = ".".join(str(p) for p in error["loc"]) or "(top level)"
-        lines.append(f"  {key}: {error['msg']}")
+        loc = error["loc"]
+        key = ".".join(str(p) for p in loc) or "(top level)"
+        shown = "" if error["type"] == "extra_forbidden" else _shown_value(written, loc)
+        lines.append(f"  {key}{shown}: {_explain(error, loc)}")
+    lines.append(f"Fix these settings in {path} and run again.")
     return "\n".join(lines)
+
+
+def _shown_value(written: Any, loc: tuple[int | str, ...]) -> str:
+    value = written
+    for part in loc:
+        if not isinstance(value, dict) or part not in value:
+            return ""
+        value = value[part]
+    if not loc or str(loc[-1]) in _SECRET_KEYS or isinstance(value, dict | list):
+        return ""
+    text = repr(value)
+    if len(text) > _MAX_SHOWN:
+        text = text[: _MAX_SHOWN - 3] + "..."
+    return f" = {text}"
+
+
+def _explain(error: Any, loc: tuple[int | str, ...]) -> str:
+    if error["type"] == "missing":
+        return "missing; add this setting"
+    if error["type"] == "extra_forbidden":
+        known = _known_keys(loc[:-1])
+        hint = f" Known keys here: {', '.join(known)}." if known else ""
+        return f"unknown setting; remove it or correct the spelling.{hint}"
+    if error["type"] == "value_error":
+        # The messages of this module's validators already name the fix.
+        return str(error["msg"]).removeprefix("Value error, ")
+    return f"{error['msg']}; change the value"
+
+
+def _known_keys(loc: tuple[int | str, ...]) -> list[str]:
+    """Return the keys the settings model accepts at ``loc``, or []."""
+    model: type[BaseModel] | None = Settings
+    for part in loc:
+        field = model.model_fields.get(str(part)) if model is not None else None
+        if field is None:
+            return []
+        model = _model_in(field.annotation)
+    if model is None:
+        return []
+    fields = model.model_fields.items()
+    return [field.alias or name for name, field in fields if name != "base_dir"]
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    """Return the settings model in ``annotation`` (``X`` or ``X | None``)."""
+    for candidate in (annotation, *getattr(annotation, "__args__", ())):
+        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+            return candidate
+    return None
 
 
 def load_settings(path: str | Path, environ: dict[str, str] | None = None) -> Settings:
@@ -241,9 +306,9 @@ def load_settings(path: str | Path, environ: dict[str, str] | None = None) -> Se
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping of settings at the top")
 
-    raw = _walk_expand(raw, environ)
-    raw.setdefault("base_dir", str(path.resolve().parent))
+    expanded = _walk_expand(raw, environ)
+    expanded.setdefault("base_dir", str(path.resolve().parent))
     try:
-        return Settings.model_validate(raw)
+        return Settings.model_validate(expanded)
     except ValidationError as exc:
-        raise ConfigError(_format_errors(path, exc)) from None
+        raise ConfigError(_format_errors(path, exc, raw)) from None

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from testdata import TEST_CLIENT, TEST_KEY
+from testdata import TEST_CLIENT, TEST_KEY, DbtBuild, build_dbt_project
 
+from connector import log
 from connector.standin import StandIn
 
 
@@ -26,6 +28,16 @@ def jaffle_dir(shared_dir: Path) -> Path:
     return shared_dir / "data" / "jaffle-shop" / "new"
 
 
+@pytest.fixture(autouse=True)
+def _restore_logging() -> Iterator[None]:
+    """Undo a CLI run's logging setup, so later tests capture records again."""
+    levels = {name: logging.getLogger(name).level for name in log.LIBRARY_LOGGERS}
+    yield
+    log.reset()
+    for name, level in levels.items():
+        logging.getLogger(name).setLevel(level)
+
+
 @pytest.fixture
 def standin() -> Iterator[StandIn]:
     """A Northbeam stand-in on 127.0.0.1 with test credentials."""
@@ -40,6 +52,12 @@ def api_env(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     return env
+
+
+@pytest.fixture(scope="session")
+def dbt_jaffle(tmp_path_factory: pytest.TempPathFactory, jaffle_dir: Path) -> DbtBuild:
+    """tests/dbt_project built once per session by a real ``dbt build``."""
+    return build_dbt_project(tmp_path_factory.mktemp("dbt_jaffle"), jaffle_dir)
 
 
 def in_ci() -> bool:
