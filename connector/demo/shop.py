@@ -73,7 +73,10 @@ def _write_csv(path: Path, header: list[str], rows: list[list[object]]) -> None:
 def generate_shop(path: Path, *, orders: int = 2000, seed: int = 7) -> None:
     """Create (or replace) the demo shop DuckDB file at ``path``."""
     rng = random.Random(seed)  # noqa: S311 - synthetic data, not security
-    customers, order_rows, lines, refunds = [], [], [], []
+    customers: list[list[object]] = []
+    order_rows: list[list[object]] = []
+    lines: list[list[object]] = []
+    refunds: list[list[object]] = []
 
     for customer_id in range(1, max(orders // 3, 1) + 1):
         first, last = rng.choice(_FIRST), rng.choice(_LAST)
