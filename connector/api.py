@@ -274,15 +274,31 @@ def state_show(config: str | Path | Settings) -> dict[str, Any]:
 
 @_public
 def state_reset(config: str | Path | Settings) -> None:
-    """Forget the high-water mark, fingerprints and rejects of the sync."""
+    """Forget the high-water mark, fingerprints and rejects of the sync.
+
+    Raises LockedError while a run of the sync holds the lock, because the
+    run's next checkpoint would write over the reset.
+    """
     settings = settings_from(config)
-    with _store(settings) as store:
-        store.reset(settings.sync.name)
+    name = settings.sync.name
+    with _store(settings) as store, _edit_lock(store, settings):
+        store.reset(name)
 
 
 @_public
 def state_set(config: str | Path | Settings, cursor: Any) -> None:
-    """Set the high-water mark the next incremental run starts from."""
+    """Set the high-water mark the next incremental run starts from.
+
+    Raises LockedError while a run of the sync holds the lock.
+    """
     settings = settings_from(config)
-    with _store(settings) as store:
+    with _store(settings) as store, _edit_lock(store, settings):
         store.set_high_water_mark(settings.sync.name, cursor)
+
+
+def _edit_lock(store: Any, settings: Settings) -> Any:
+    return store.lock(
+        settings.sync.name,
+        owner="state-command",
+        timeout_seconds=settings.state.lock_timeout_seconds,
+    )

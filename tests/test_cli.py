@@ -353,6 +353,21 @@ def test_exit_4_while_locked(shop: Path) -> None:
     assert "other-run" in result.stderr
 
 
+def test_state_edits_wait_for_running_sync(shop: Path) -> None:
+    """state set and reset refuse while a run holds the lock."""
+    settings = load_settings(shop)
+    store = open_store(settings, None)
+    try:
+        with store.lock("orders", owner="other-run", timeout_seconds=900):
+            set_result = invoke("state", "set", "-c", shop, "--cursor", "5", code=4)
+            reset_result = invoke("state", "reset", "-c", shop, "--yes", code=4)
+    finally:
+        store.close()
+
+    assert "other-run" in set_result.stderr
+    assert "other-run" in reset_result.stderr
+
+
 # -- error output ---------------------------------------------------------------
 
 
