@@ -3,9 +3,9 @@
 Every order read gets a sequence number. An order is *done* once Northbeam
 acknowledged it, or it was rejected and reported, or it was skipped as
 unchanged. The high-water mark moves only to the cursor of the last order of
-a contiguous run of done orders, and it moves in the same state transaction
-that stores the fingerprints and rejects of those orders, so a crash at any
-point leaves state behind the truth, never ahead of it.
+a contiguous run of done orders. It moves in the same state transaction that
+stores the fingerprints and rejects of those orders, so a crash at any point
+leaves state behind the truth, never ahead of it.
 """
 
 from __future__ import annotations
@@ -26,12 +26,17 @@ logger = logging.getLogger(__name__)
 # Orders done without a request (unchanged, rejected locally) between two
 # checkpoints; bounds the work a crash in a long quiet stretch repeats.
 _LOCAL_CHECKPOINT_EVERY = 5000
-# Below this many orders the reject ratio says little, so the ceiling waits.
+# Below this many orders the reject ratio is too noisy, so the check waits.
 _MIN_ORDERS_FOR_CEILING = 200
 
 
 class Delivery:
-    """Batch prepared orders into a sink and checkpoint acknowledged ones."""
+    """Batch prepared orders into a sink and checkpoint acknowledged ones.
+
+    Orders are taken in read order. Orders added before :meth:`start_window`
+    never move the high-water mark, because they were picked by key, not by
+    cursor. After it, the mark follows the contiguous run of done orders.
+    """
 
     def __init__(
         self,
@@ -45,6 +50,7 @@ class Delivery:
         max_reject_ratio: float,
         retry_keys: Iterable[str] = (),
         on_checkpoint: Callable[[], None] | None = None,
+        on_api_reject: Callable[[Reject], None] | None = None,
     ) -> None:
         self.sink = sink
         self.batcher = batcher
@@ -54,11 +60,13 @@ class Delivery:
         self.summary = summary
         self.max_reject_ratio = max_reject_ratio
         self.tracker = AckTracker()
-        self.move_mark = False
-        self.mark_floor: Any = None
         self.high_water_mark: Any = None
+        self._move_mark = False
+        self._mark_floor: Any = None
+        self._mark_extras: dict[str, Any] = {}
         self._retry_keys = set(retry_keys)
         self._on_checkpoint = on_checkpoint
+        self._on_api_reject = on_api_reject
         self._seq = 0
         self._batch_orders: dict[int, list[int]] = {}
         self._order_seq: dict[int, int] = {}
@@ -66,6 +74,27 @@ class Delivery:
         self._rejects: list[Reject] = []
         self._local_done = 0
         self._seen = 0
+
+    def start_window(self, floor: Any, **mark_extras: Any) -> None:
+        """Let the orders added from now on move the high-water mark.
+
+        Orders added before (retried rejects, child changes) are all done
+        by now, and their cursors must not count: a fresh tracker starts.
+        The mark never goes below ``floor``, the stored mark. Each
+        checkpoint that moves the mark also writes ``mark_extras``.
+
+        Raises:
+            RuntimeError: orders added earlier are still in flight.
+        """
+        if self.tracker.pending_count:
+            raise RuntimeError(
+                "start_window called with orders in flight; call finish() first"
+            )
+        self._seq = 0
+        self.tracker = AckTracker()
+        self._move_mark = True
+        self._mark_floor = floor
+        self._mark_extras = dict(mark_extras)
 
     # -- intake -----------------------------------------------------------
 
@@ -84,7 +113,9 @@ class Delivery:
             self.summary.unchanged += counted
             self._done_locally(seq)
             return
-        self._seen += 1
+        key = item.order_key if isinstance(item, Reject) else item.key
+        if key not in self._retry_keys:
+            self._seen += 1
         if isinstance(item, Reject):
             self._record_reject(item)
             self._done_locally(seq)
@@ -96,13 +127,19 @@ class Delivery:
             self._submit(batch)
 
     def check_ceiling(self, *, final: bool = False) -> None:
-        """Raise RejectCeilingError when new rejects exceed the allowed share."""
+        """Raise RejectCeilingError when new rejects exceed the allowed share.
+
+        Only orders not rejected by an earlier run count, in the rejects and
+        in the orders seen. Before raising, the batches in flight are
+        awaited and checkpointed, so accepted orders are not sent again.
+        """
         seen = self._seen
         if seen == 0 or (not final and seen < _MIN_ORDERS_FOR_CEILING):
             return
         rejected = self.summary.rejected
         if rejected / seen <= self.max_reject_ratio:
             return
+        self._settle_in_flight()
         raise RejectCeilingError(
             f"{rejected:,} of {seen:,} orders ({rejected / seen:.1%}) were "
             f"rejected, above the ceiling of {self.max_reject_ratio:.1%} "
@@ -113,12 +150,19 @@ class Delivery:
         )
 
     def finish(self) -> None:
-        """Send the last partial batch, wait for all answers, checkpoint."""
+        """Send the last partial batch, wait for every response, checkpoint."""
         batch = self.batcher.flush()
         if batch is not None:
             self._submit(batch)
-        self._handle(self.sink.drain())
-        self.checkpoint()
+        self._settle_in_flight()
+
+    def _settle_in_flight(self) -> None:
+        # Orders still in the batcher stay undone, so the mark stops before them.
+        outcomes = self.sink.drain()
+        if outcomes:
+            self._handle(outcomes)
+        else:
+            self.checkpoint()
 
     # -- outcomes ---------------------------------------------------------
 
@@ -139,6 +183,8 @@ class Delivery:
             self.summary.orders_sent += len(outcome.accepted)
             for _order, reject in outcome.rejected:
                 self._record_reject(reject)
+                if self._on_api_reject is not None:
+                    self._on_api_reject(reject)
             for seq in self._batch_orders.pop(outcome.batch.seq):
                 self.tracker.mark_done(seq)
             logger.debug(
@@ -182,13 +228,11 @@ class Delivery:
             return
 
         kwargs: dict[str, Any] = dict(marks)
-        if self.move_mark:
-            mark = self.tracker.safe_mark()
-            if mark is not None:
-                if self.mark_floor is not None and mark < self.mark_floor:
-                    mark = self.mark_floor
-                self.high_water_mark = mark
-                kwargs["high_water_mark"] = mark
+        mark = self._safe_mark()
+        if mark is not None:
+            self.high_water_mark = mark
+            kwargs["high_water_mark"] = mark
+            kwargs.update(self._mark_extras)
         self.store.checkpoint(
             self.sync_name,
             accepted=self._accepted,
@@ -199,3 +243,13 @@ class Delivery:
         self._rejects = []
         if self._on_checkpoint is not None:
             self._on_checkpoint()
+
+    def _safe_mark(self) -> Any:
+        if not self._move_mark:
+            return None
+        mark = self.tracker.safe_mark()
+        if mark is None:
+            return None
+        if self._mark_floor is not None and mark < self._mark_floor:
+            return self._mark_floor
+        return mark

@@ -110,9 +110,15 @@ def check_cursor_bound(bound: query.BoundSpec, value: Any) -> None:
     if column_aware is None or column_aware == value_aware:
         return
     kind = "time-zone-aware" if value_aware else "naive"
+    fix = (
+        "a UTC offset, such as 2024-01-31T00:00:00+00:00"
+        if column_aware
+        else "no UTC offset, such as 2024-01-31T00:00:00"
+    )
     raise permanent_error(
         f"the cursor of {bound.label} has type {bound.cursor_type}, but the "
         f"bound {value.isoformat()} is a {kind} datetime, and comparing them "
-        "would shift by the session time zone. The cursor column's type "
-        "changed since the high-water mark was stored: reset the sync state."
+        "would shift by the session time zone. Give --since and --until with "
+        f"{fix}. If the bound is the stored high-water mark, the cursor "
+        "column's type changed since it was stored: reset the sync state."
     )

@@ -17,7 +17,7 @@ class Reply:
 
     With ``drop`` set, the connection is closed without a response.
     ``delay_seconds`` delays the response. ``orders`` and ``fault`` only
-    feed the request log.
+    feed the request log. ``stored`` is True when the request stored orders.
     """
 
     status: int
@@ -27,6 +27,7 @@ class Reply:
     delay_seconds: float = 0.0
     orders: int = 0
     fault: str | None = None
+    stored: bool = False
 
     def __post_init__(self) -> None:
         self.status = int(self.status)

@@ -40,6 +40,9 @@ class StandIn:
         reject_order_ids: order ids reported invalid even when valid,
             imitating server-side rules a client cannot check.
         clock: seconds, monotonic; drives the sliding window and timestamps.
+        on_store: called with the log record of each write request that
+            stored orders, on the request's thread, after storing and
+            before responding; a test can stop its client at that moment.
     """
 
     def __init__(
@@ -57,6 +60,7 @@ class StandIn:
         generic_400: bool = False,
         reject_order_ids: Collection[str] = (),
         clock: Callable[[], float] = time.monotonic,
+        on_store: Callable[[RequestRecord], None] | None = None,
     ) -> None:
         options = Options(
             api_key=api_key,
@@ -73,6 +77,7 @@ class StandIn:
             faults=faults or Faults(),
             clock=clock,
         )
+        self._service.on_store = on_store
         self._port = port
         self._server: StandInHTTPServer | None = None
         self._thread: threading.Thread | None = None

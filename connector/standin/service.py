@@ -94,23 +94,27 @@ class OrdersService:
         self.budget = budget
         self.fault_plan = FaultPlan(faults)
         self.store = OrderStore()
+        #: Called with the log record of each write request that stored
+        #: orders, on the request's thread, before the response is sent.
+        self.on_store: Callable[[RequestRecord], None] | None = None
         self._clock = clock
 
     def handle(self, request: Request) -> Reply:
         """Build the response to one request and append it to the request log."""
         reply = self._route(request)
-        self.store.log(
-            RequestRecord(
-                method=request.method,
-                path=request.path,
-                status=None if reply.drop else reply.status,
-                orders=reply.orders,
-                body_bytes=len(request.body),
-                timestamp=self._clock(),
-                fault=reply.fault,
-            )
+        record = RequestRecord(
+            method=request.method,
+            path=request.path,
+            status=None if reply.drop else reply.status,
+            orders=reply.orders,
+            body_bytes=len(request.body),
+            timestamp=self._clock(),
+            fault=reply.fault,
         )
+        self.store.log(record)
         logger.debug("%s %s -> %s", request.method, request.path, reply.status)
+        if reply.stored and self.on_store is not None:
+            self.on_store(record)
         return reply
 
     def _route(self, request: Request) -> Reply:
@@ -206,7 +210,9 @@ class OrdersService:
         problems = self._patch(batch) if is_patch else self._post(version, batch)
         if problems:
             return self._invalid(problems)
-        return replies.accepted()
+        reply = replies.accepted()
+        reply.stored = self.options.store
+        return reply
 
     def _invalid(self, problems: list[Problem]) -> Reply:
         if self.options.generic_400:
