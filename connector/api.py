@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 from urllib.parse import quote, unquote, urlsplit
@@ -18,13 +19,13 @@ from urllib.parse import quote, unquote, urlsplit
 from connector import log
 from connector.checks import check_columns
 from connector.config import Settings, load_settings
-from connector.errors import ConnectorError, MappingError, SinkError
+from connector.errors import ConfigError, ConnectorError, MappingError, SinkError
 from connector.mapping import OrderMapper, load_mapping
 from connector.pipeline import RunOptions, run
 from connector.records import Reject
 from connector.sink import OrderSink
 from connector.source import CursorWindow, Warehouse
-from connector.state import open_store
+from connector.state import describe_cursor, open_store
 from connector.summary import RunSummary
 
 P = ParamSpec("P")
@@ -292,8 +293,44 @@ def state_set(config: str | Path | Settings, cursor: Any) -> None:
     Raises LockedError while a run of the sync holds the lock.
     """
     settings = settings_from(config)
+    _check_cursor_kind(settings, cursor)
     with _store(settings) as store, _edit_lock(store, settings):
         store.set_high_water_mark(settings.sync.name, cursor)
+
+
+def _cursor_kind(value: Any) -> str:
+    if isinstance(value, datetime):
+        return (
+            "timestamp with offset"
+            if value.utcoffset() is not None
+            else ("timestamp without offset")
+        )
+    if isinstance(value, date):
+        return "date"
+    return "number"
+
+
+def _check_cursor_kind(settings: Settings, cursor: Any) -> None:
+    """Raise ConfigError unless ``cursor`` has the kind of the cursor column.
+
+    A mark of another kind would fail every later run when it is compared
+    with the column's values.
+    """
+    mapping = load_mapping(
+        settings.resolve(settings.mapping), settings.northbeam.api_version
+    )
+    spec = OrderMapper(mapping).orders_spec
+    with Warehouse.connect(settings.warehouse, settings.base_dir) as warehouse:
+        sample = warehouse.max_cursor(spec)
+    if sample is None:
+        return
+    expected, given = _cursor_kind(sample), _cursor_kind(cursor)
+    if expected != given:
+        raise ConfigError(
+            f"--cursor {cursor} is a {given}, but the cursor column "
+            f"{spec.cursor} holds a {expected} (for example "
+            f"{describe_cursor(sample)}). Give the new mark in that form."
+        )
 
 
 def _edit_lock(store: Any, settings: Settings) -> Any:

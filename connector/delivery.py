@@ -49,7 +49,7 @@ class Delivery:
         summary: RunSummary,
         max_reject_ratio: float,
         retry_keys: Iterable[str] = (),
-        on_checkpoint: Callable[[], None] | None = None,
+        guard: Callable[[], None] | None = None,
         on_api_reject: Callable[[Reject], None] | None = None,
     ) -> None:
         self.sink = sink
@@ -65,7 +65,8 @@ class Delivery:
         self._mark_floor: Any = None
         self._mark_extras: dict[str, Any] = {}
         self._retry_keys = set(retry_keys)
-        self._on_checkpoint = on_checkpoint
+        # Raises to stop the run (the lock was lost) before a send or write.
+        self._guard = guard
         self._on_api_reject = on_api_reject
         self._seq = 0
         self._batch_orders: dict[int, list[int]] = {}
@@ -170,6 +171,8 @@ class Delivery:
         self._batch_orders[batch.seq] = [
             self._order_seq.pop(id(order)) for order in batch.orders
         ]
+        if self._guard is not None:
+            self._guard()
         self.summary.batches += 1
         logger.debug("batch %d submitted: %d orders", batch.seq, len(batch.orders))
         self._handle(self.sink.submit(batch))
@@ -227,6 +230,8 @@ class Delivery:
             self._rejects.clear()
             return
 
+        if self._guard is not None:
+            self._guard()
         kwargs: dict[str, Any] = dict(marks)
         mark = self._safe_mark()
         if mark is not None:
@@ -241,8 +246,6 @@ class Delivery:
         )
         self._accepted = {}
         self._rejects = []
-        if self._on_checkpoint is not None:
-            self._on_checkpoint()
 
     def _safe_mark(self) -> Any:
         if not self._move_mark:

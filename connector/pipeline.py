@@ -16,6 +16,7 @@ import hashlib
 import logging
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +31,7 @@ from connector.report import RejectReport
 from connector.sink import Batcher, DryRunSink, OrderSink
 from connector.source import CursorWindow, Warehouse
 from connector.state import describe_cursor, lower_bound, open_store
+from connector.state.keeper import LockKeeper
 from connector.summary import RunSummary
 from connector.transform.identity import IdentityHasher
 from connector.validate import OrderValidator
@@ -39,7 +41,7 @@ logger = logging.getLogger(__name__)
 Progress = Callable[[RunSummary], None]
 Rows = list[dict[str, Any]]
 
-#: Maximum seconds between two heartbeats of the lock while checkpoints happen.
+#: Seconds between two heartbeats of the lock, sent from a background thread.
 _HEARTBEAT_SECONDS = 10.0
 #: Modes whose window pass reads every order, whatever the high-water mark.
 _FULL_READ_MODES = ("initial", "full refresh", "mapping or target changed")
@@ -162,8 +164,7 @@ class _SyncRun:
         self.full_read_child_marks: dict[str, Any] = {}
 
         timeout = settings.state.lock_timeout_seconds
-        self.heartbeat_seconds = min(_HEARTBEAT_SECONDS, timeout / 4)
-        self.last_heartbeat = time.monotonic()
+        self.keeper = LockKeeper(lock, min(_HEARTBEAT_SECONDS, timeout / 4))
 
     def _mode(self) -> str:
         if self.options.is_backfill:
@@ -191,7 +192,7 @@ class _SyncRun:
         report_path = settings.resolve(settings.sync.reject_file)
         retry_keys = [p.order_key for p in self.store.pending_rejects(self.name)]
         try:
-            with RejectReport(report_path, uuid.uuid4().hex) as report:
+            with self.keeper, RejectReport(report_path, uuid.uuid4().hex) as report:
                 self.summary.reject_file = str(report_path)
                 delivery = Delivery(
                     sink=sink,
@@ -205,7 +206,7 @@ class _SyncRun:
                     summary=self.summary,
                     max_reject_ratio=settings.sync.max_reject_ratio,
                     retry_keys=retry_keys,
-                    on_checkpoint=self._heartbeat,
+                    guard=self.keeper.check,
                     on_api_reject=self._learn_server_rule,
                 )
                 self._revisit_pass(delivery, retry_keys)
@@ -356,9 +357,14 @@ class _SyncRun:
         children = self._children(rows, key_column)
         keys = [str(row[key_column]) for row in rows]
         known = {} if self.force else self.store.fingerprints(self.name, keys)
+        duplicated = _duplicated(keys)
 
         for row, key in zip(rows, keys, strict=True):
             cursor = row.get("__cursor")
+            if key in duplicated:
+                reject = self._duplicate_reject(key, duplicated)
+                delivery.add(cursor, reject, counted=reject is not None)
+                continue
             if self._was_revisited(key, cursor):
                 delivery.add(cursor, None, counted=False)
                 continue
@@ -380,6 +386,25 @@ class _SyncRun:
         if self.options.progress is not None:
             self.options.progress(self.summary)
 
+    def _duplicate_reject(self, key: str, duplicated: dict[str, int]) -> Reject | None:
+        # Two rows of one order would race in separate batches, and the older
+        # one could be stored last, so the order is reported, not sent. Only
+        # the first row carries the reject; the others are done silently.
+        count = duplicated[key]
+        if count == 0:
+            return None
+        duplicated[key] = 0
+        column = self.mapper.orders_spec.key
+        return Reject(
+            order_key=key,
+            stage="source",
+            reason=(
+                f"order key appears in {count} rows read together; the orders "
+                f"source must have one row per {column}. Check the joins in "
+                "the orders query"
+            ),
+        )
+
     def _was_revisited(self, key: str, cursor: Any) -> bool:
         """Return whether this version of the order was handled in this run."""
         return key in self.revisited and self.revisited[key] == cursor
@@ -395,14 +420,6 @@ class _SyncRun:
         return grouped
 
     # -- sinks, counts and server rules -----------------------------------
-
-    def _heartbeat(self) -> None:
-        # Called after every checkpoint; a heartbeat is a state write of its
-        # own, so it is spaced out well within the lock timeout.
-        now = time.monotonic()
-        if now - self.last_heartbeat >= self.heartbeat_seconds:
-            self.lock.heartbeat()
-            self.last_heartbeat = now
 
     def _open_sink(self) -> Any:
         if self.dry_run_path is not None:
@@ -445,6 +462,14 @@ class _SyncRun:
         stats = self.hasher.stats
         self.summary.phones_dropped = stats.phones_invalid
         self.summary.emails_dropped = stats.emails_placeholder
+
+
+def _duplicated(keys: list[str]) -> dict[str, int]:
+    """Return the keys that occur more than once, with their counts."""
+    if len(set(keys)) == len(keys):
+        return {}
+    counts = Counter(keys)
+    return {key: count for key, count in counts.items() if count > 1}
 
 
 def _later(stored: Any, found: Any) -> Any:

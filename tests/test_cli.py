@@ -284,6 +284,16 @@ def test_state_set_moves_high_water_mark(shop: Path, standin: StandIn) -> None:
     assert summary["orders_sent"] == 0
 
 
+def test_state_set_rejects_other_cursor_kind(shop: Path) -> None:
+    """A mark of another kind than the cursor column is refused up front."""
+    date_result = invoke("state", "set", "--cursor", "2024-03-01", "-c", shop, code=2)
+    number_result = invoke("state", "set", "--cursor", "20240301", "-c", shop, code=2)
+
+    assert "is a date" in date_result.stderr
+    assert "timestamp without offset" in date_result.stderr
+    assert "is a number" in number_result.stderr
+
+
 def test_state_set_rejects_bad_cursor(shop: Path) -> None:
     result = invoke("state", "set", "--cursor", "yesterday", "-c", shop, code=2)
 
@@ -359,7 +369,9 @@ def test_state_edits_wait_for_running_sync(shop: Path) -> None:
     store = open_store(settings, None)
     try:
         with store.lock("orders", owner="other-run", timeout_seconds=900):
-            set_result = invoke("state", "set", "-c", shop, "--cursor", "5", code=4)
+            set_result = invoke(
+                "state", "set", "-c", shop, "--cursor", "2026-01-05T09:00:00", code=4
+            )
             reset_result = invoke("state", "reset", "-c", shop, "--yes", code=4)
     finally:
         store.close()

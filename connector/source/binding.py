@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from connector.source import query
@@ -103,9 +103,21 @@ def check_cursor_bound(bound: query.BoundSpec, value: Any) -> None:
             reverse. The warehouse would convert one through its session
             time zone, which shifts the window.
     """
-    if not isinstance(value, datetime) or bound.cursor_type is None:
+    if bound.cursor_type is None:
         return
     column_aware = timestamp_awareness(bound.cursor_type)
+    if column_aware and type(value) is date:
+        # A date against a time-zone-aware column is midnight in the session
+        # time zone, which differs between machines.
+        raise permanent_error(
+            f"the cursor of {bound.label} has type {bound.cursor_type}, but the "
+            f"bound {value.isoformat()} is a date, which the warehouse reads as "
+            "midnight in its session time zone. Give --since, --until or "
+            "state set --cursor as a timestamp with a UTC offset, such as "
+            f"{value.isoformat()}T00:00:00+00:00."
+        )
+    if not isinstance(value, datetime):
+        return
     value_aware = value.utcoffset() is not None
     if column_aware is None or column_aware == value_aware:
         return

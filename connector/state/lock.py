@@ -86,7 +86,7 @@ class LockRows(Protocol):
 class SyncLock:
     """A held lock, which the context manager releases on exit.
 
-    The run calls :meth:`heartbeat` regularly (after each checkpoint) so
+    The run calls :meth:`heartbeat` regularly (see ``LockKeeper``) so
     that other runs do not consider the lock stale.
     """
 
