@@ -12,6 +12,7 @@ import functools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 from urllib.parse import quote, unquote, urlsplit
@@ -103,8 +104,33 @@ def _secrets_of(settings: Settings) -> list[str]:
 def sync(
     config: str | Path | Settings, options: RunOptions | None = None
 ) -> RunSummary:
-    """Run one sync; see :func:`connector.pipeline.run`."""
-    return run(settings_from(config), options)
+    """Run one sync; see :func:`connector.pipeline.run`.
+
+    Raises ConfigError for backfill bounds that are not of the cursor
+    column's kind or that make an empty range.
+    """
+    settings = settings_from(config)
+    if options is not None and options.is_backfill:
+        _check_backfill(settings, options)
+    return run(settings, options)
+
+
+def _check_backfill(settings: Settings, options: RunOptions) -> None:
+    bounds = {"--since": options.since, "--until": options.until}
+    given = {name: value for name, value in bounds.items() if value is not None}
+    for name, value in given.items():
+        if isinstance(value, bool) or not isinstance(value, int | date | Decimal):
+            raise ConfigError(
+                f"{name} must be an integer, a date or a datetime, not "
+                f"{type(value).__name__}; parse text bounds before passing them"
+            )
+    _check_cursor_kind(settings, given)
+    since, until = options.since, options.until
+    if since is not None and until is not None and not since < until:
+        raise ConfigError(
+            f"--since {since} is not before --until {until}, so the backfill "
+            "range is empty; swap the bounds"
+        )
 
 
 @_public
@@ -293,7 +319,7 @@ def state_set(config: str | Path | Settings, cursor: Any) -> None:
     Raises LockedError while a run of the sync holds the lock.
     """
     settings = settings_from(config)
-    _check_cursor_kind(settings, cursor)
+    _check_cursor_kind(settings, {"--cursor": cursor})
     with _store(settings) as store, _edit_lock(store, settings):
         store.set_high_water_mark(settings.sync.name, cursor)
 
@@ -310,11 +336,11 @@ def _cursor_kind(value: Any) -> str:
     return "number"
 
 
-def _check_cursor_kind(settings: Settings, cursor: Any) -> None:
-    """Raise ConfigError unless ``cursor`` has the kind of the cursor column.
+def _check_cursor_kind(settings: Settings, values: dict[str, Any]) -> None:
+    """Raise ConfigError unless each value has the kind of the cursor column.
 
-    A mark of another kind would fail every later run when it is compared
-    with the column's values.
+    A mark or bound of another kind fails when the warehouse or the state
+    compares it with the column's values, or shifts with a session time zone.
     """
     mapping = load_mapping(
         settings.resolve(settings.mapping), settings.northbeam.api_version
@@ -324,13 +350,15 @@ def _check_cursor_kind(settings: Settings, cursor: Any) -> None:
         sample = warehouse.max_cursor(spec)
     if sample is None:
         return
-    expected, given = _cursor_kind(sample), _cursor_kind(cursor)
-    if expected != given:
-        raise ConfigError(
-            f"--cursor {cursor} is a {given}, but the cursor column "
-            f"{spec.cursor} holds a {expected} (for example "
-            f"{describe_cursor(sample)}). Give the new mark in that form."
-        )
+    expected = _cursor_kind(sample)
+    for name, value in values.items():
+        given = _cursor_kind(value)
+        if given != expected:
+            raise ConfigError(
+                f"{name} {value} is a {given}, but the cursor column "
+                f"{spec.cursor} holds a {expected} (for example "
+                f"{describe_cursor(sample)}). Give the value in that form."
+            )
 
 
 def _edit_lock(store: Any, settings: Settings) -> Any:

@@ -23,6 +23,7 @@ import click
 from connector import api, log
 from connector.errors import ConnectorError
 from connector.pipeline import RunOptions
+from connector.prepare import serialise
 from connector.summary import RunSummary
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -222,7 +223,9 @@ def preview(ctx: click.Context, config_path: Path, limit: int) -> None:
     with _errors(ctx):
         items = api.preview(config_path, limit)
     for item in items:
-        click.echo(json.dumps(item, default=str, indent=2, ensure_ascii=False))
+        # Through the serialiser, so money prints as the number sent.
+        shown = json.loads(serialise(item))
+        click.echo(json.dumps(shown, indent=2, ensure_ascii=False))
 
 
 @main.group()

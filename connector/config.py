@@ -120,6 +120,16 @@ class NorthbeamSettings(_Strict):
     max_backoff_seconds: float = Field(default=60.0, gt=0)
     pacing: PacingSettings = PacingSettings()
 
+    @field_validator("api_key", "client_id")
+    @classmethod
+    def _not_blank(cls, value: SecretStr) -> SecretStr:
+        if not value.get_secret_value().strip():
+            raise ValueError(
+                "is empty; set the environment variable it names to the value "
+                "from Northbeam's API settings"
+            )
+        return value
+
     @field_validator("base_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:

@@ -90,6 +90,15 @@ def test_missing_env_names_variable_and_fix(tmp_path: Path) -> None:
     assert "${NB_KEY:-value}" in message
 
 
+def test_empty_credential_rejected(tmp_path: Path) -> None:
+    """An exported but empty API key fails at load, not as a later 401."""
+    message = config_error(
+        write(tmp_path, BASE), {"NB_KEY": " ", "NB_CLIENT": TEST_CLIENT}
+    )
+
+    assert "northbeam.api_key: is empty" in message
+
+
 # -- invalid values -----------------------------------------------------------
 
 

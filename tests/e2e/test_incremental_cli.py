@@ -197,10 +197,24 @@ def test_backfill_zoned_cursor_needs_offset(
     shop.add_order("a", datetime(2024, 3, 1, 12, tzinfo=UTC))
     config = write_config(tmp_path, standin.url)
 
-    naive = cli("run", "-c", config, "--since", "2024-03-01T00:00:00", code=1)
+    naive = cli("run", "-c", config, "--since", "2024-03-01T00:00:00", code=2)
+    day = cli("run", "-c", config, "--since", "2024-03-01", code=2)
+    reversed_range = cli(
+        "run",
+        "-c",
+        config,
+        "--since",
+        "2024-03-02T00:00:00+00:00",
+        "--until",
+        "2024-03-01T00:00:00+00:00",
+        code=2,
+    )
     cli("run", "-c", config, "--since", "2024-03-01T00:00:00+00:00")
 
-    assert "Give --since and --until with a UTC offset" in naive.output
+    assert "--since 2024-03-01 00:00:00 is a timestamp without offset" in naive.output
+    assert "timestamp with offset" in naive.output
+    assert "--since 2024-03-01 is a date" in day.output
+    assert "range is empty" in reversed_range.output
     assert set(standin.orders()) == {"a"}
 
 
