@@ -32,6 +32,11 @@ import httpx
 MAX_SERVER_TEXT = 200
 
 _EMAIL = re.compile(r"[^\s@\"'<>,;:]+@[^\s@\"'<>,;:]+\.[A-Za-z]{2,}")
+# Digit runs long enough to be a phone number, with common separators.
+_PHONE = re.compile(r"\+?\d[\d\s().-]{5,}\d")
+# Quoted text with a space inside, as a server quotes a name or an address;
+# quoted field names have no spaces and stay readable.
+_QUOTED_WORDS = re.compile(r"""(['"])[^'"]*\s[^'"]*\1""")
 _SPACES = re.compile(r"\s+")
 
 
@@ -94,9 +99,15 @@ def classify(response: httpx.Response) -> Answer:
 
 
 def sanitise(text: str, limit: int = MAX_SERVER_TEXT) -> str:
-    """Collapse whitespace, mask email addresses and cut ``text`` to ``limit``."""
+    """Collapse whitespace, mask personal values, cut ``text`` to ``limit``.
+
+    Emails, phone-like digit runs and quoted text with spaces are masked.
+    """
     text = _SPACES.sub(" ", text).strip()
     text = _EMAIL.sub("<email>", text[: limit * 4])
+    text = _PHONE.sub("<number>", text)
+    # NOTE: a one-word value echoed in quotes (a first name) is not masked.
+    text = _QUOTED_WORDS.sub("<value>", text)
     if len(text) > limit:
         text = text[: limit - 3].rstrip() + "..."
     return text

@@ -125,6 +125,17 @@ def test_sanitise_cuts_long_text() -> None:
     assert text.endswith("...")
 
 
+def test_sanitise_masks_phones_and_names() -> None:
+    text = sanitise(
+        'customer_name "Jane Q Doe" rejected; phone +1 (415) 555-2671; '
+        'field "currency" invalid'
+    )
+
+    assert "Jane" not in text
+    assert "555" not in text
+    assert '"currency"' in text
+
+
 def test_sanitise_masks_email_addresses() -> None:
     text = sanitise('customer_email "jane.doe@example.com" is invalid')
 
