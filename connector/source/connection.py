@@ -77,7 +77,17 @@ def normalize_url(url: URL, base_dir: Path) -> URL:
     if is_file and database and not _is_memory(database):
         path = Path(database).expanduser()
         if not path.is_absolute():
-            url = url.set(database=str(base_dir / path))
+            path = base_dir / path
+            url = url.set(database=str(path))
+        if not path.exists():
+            # Opening a missing file would create an empty database, and the
+            # run would then fail on a missing table instead of the path.
+            raise ConfigError(
+                f"the {url.get_backend_name()} database file {path} does not "
+                "exist; check the path in the URL (a relative path is read from "
+                "the config file's folder)",
+                key="warehouse.url",
+            )
     return url
 
 

@@ -7,6 +7,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 import sqlalchemy as sa
 from source_backends import Backend
@@ -60,6 +61,8 @@ def _seed_numbers(warehouse: Warehouse, count: int) -> None:
 def test_child_query_while_streaming(where: str, tmp_path: Path) -> None:
     """A rows_by_keys call in the middle of a stream leaves the stream intact."""
     url = "duckdb:///:memory:" if where == "memory" else "duckdb:///orders.duckdb"
+    if where == "file":
+        duckdb.connect(str(tmp_path / "orders.duckdb")).close()
     source = SourceSpec(Relation(table="orders"), key="id", cursor="at")
     seen: list[Any] = []
 
@@ -78,11 +81,26 @@ def test_relative_path_reads_against_base_dir(tmp_path: Path) -> None:
     folder.mkdir()
     settings = WarehouseSettings(url="duckdb:///data/orders.duckdb")
     (folder / "data").mkdir()
+    duckdb.connect(str(folder / "data" / "orders.duckdb")).close()
 
     with Warehouse.connect(settings, folder) as warehouse:
         _seed_numbers(warehouse, 3)
+        rows = warehouse.rows_by_keys(
+            SourceSpec(Relation(table="orders"), key="id"), [0, 1, 2]
+        )
 
-    assert (folder / "data" / "orders.duckdb").exists()
+    assert len(rows) == 3
+
+
+def test_missing_duckdb_file_not_created(tmp_path: Path) -> None:
+    """A mistyped path fails on the path instead of creating an empty file."""
+    settings = WarehouseSettings(url="duckdb:///shp.duckdb")
+
+    with pytest.raises(ConfigError) as caught:
+        Warehouse.connect(settings, tmp_path)
+
+    assert "shp.duckdb does not exist" in str(caught.value)
+    assert not (tmp_path / "shp.duckdb").exists()
 
 
 def _set_zone(warehouse: Warehouse, zone: str) -> None:
