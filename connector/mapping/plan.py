@@ -187,6 +187,14 @@ def _order_rules(
 
 
 def _unknown_order_field(name: str, known: dict[str, str], api_version: str) -> str:
+    if name in catalogue.IDENTITY_FIELDS:
+        # A short identity name (email, phone) written under fields:.
+        target = f"identity: {name}"
+        return (
+            f"fields.{name}: emails and phone numbers are personal data and "
+            "are mapped under identity:, so that they are hashed before "
+            f"sending. Map the column under {target} instead."
+        )
     if name in catalogue.IDENTITY_API_FIELDS:
         target = catalogue.IDENTITY_API_FIELDS[name]
         return (

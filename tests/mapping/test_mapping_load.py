@@ -304,6 +304,8 @@ def test_child_table_without_key_is_reported(
         ("customer_phone_number", "identity: phone"),
         ("hashed_customer_email", "identity: email_sha256"),
         ("hashed_customer_phone_number", "identity: phone_sha256"),
+        ("email", "identity: email"),
+        ("phone", "identity: phone"),
     ],
 )
 def test_personal_fields_under_fields_point_to_identity(
