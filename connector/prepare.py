@@ -13,28 +13,30 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from pydantic_core import to_json
+
 from connector.mapping import OrderMapper
 from connector.records import Reject
 from connector.sink import PreparedOrder
 from connector.transform.identity import IdentityHasher
 from connector.validate import OrderValidator
+from connector.validate.models import json_number
 
 
 def _json_default(value: Any) -> Any:
-    # Money stays Decimal until here. An integral amount is written as an
-    # integer; any other goes through float, whose shortest repr gives back
-    # the same decimal text for amounts up to 15 significant digits.
     if isinstance(value, Decimal):
-        if value == value.to_integral_value():
-            return int(value)
-        return float(value)
+        return json_number(value)
     if isinstance(value, datetime | date):
         return value.isoformat()
     raise TypeError(f"cannot serialise {type(value).__name__} in an order")
 
 
 def serialise(document: dict[str, Any]) -> bytes:
-    """Compact JSON for one order, the exact bytes that go on the wire."""
+    """Compact JSON of any document, with money written as it is sent.
+
+    Orders on their way to the API are written by :meth:`OrderPreparer.package`;
+    this function also takes documents that are not valid orders, for display.
+    """
     return json.dumps(
         document, separators=(",", ":"), ensure_ascii=False, default=_json_default
     ).encode("utf-8")
@@ -62,21 +64,29 @@ class OrderPreparer:
     def prepare(
         self, row: dict[str, Any], children: dict[str, list[dict[str, Any]]]
     ) -> tuple[PreparedOrder | Reject, dict[str, Any] | None]:
-        """Return the prepared order (or its reject) and the document sent."""
+        """Return the prepared order (or its reject) and the mapped document.
+
+        The document has the identity fields merged in and money as Decimal.
+        """
         mapped = self.mapper.map(row, children)
         if isinstance(mapped, Reject):
             return mapped, None
 
         document = mapped.document
         document.update(self.hasher.apply(mapped.identity))
-        reject = self.validator.check(mapped.key, document)
-        if reject is not None:
-            return reject, None
+        ready = self.validator.validate(mapped.key, document)
+        if isinstance(ready, Reject):
+            return ready, None
+        return self.package(mapped.key, ready), document
 
-        body = serialise(document)
+    def package(self, key: str, ready: dict[str, Any]) -> PreparedOrder:
+        """Serialise an order returned by ``OrderValidator.validate``; fingerprint it.
+
+        ``ready`` holds only JSON types (validation converted money), so the
+        fast pydantic-core encoder writes it; its output is compact UTF-8.
+        """
+        body = to_json(ready)
         fingerprint = hashlib.sha256(self._salt + body).hexdigest()
-        order_id = str(document["order_id"])
-        prepared = PreparedOrder(
-            key=mapped.key, order_id=order_id, body=body, fingerprint=fingerprint
+        return PreparedOrder(
+            key=key, order_id=str(ready["order_id"]), body=body, fingerprint=fingerprint
         )
-        return prepared, document

@@ -14,8 +14,8 @@ import math
 import uuid
 from collections.abc import Callable
 from datetime import date, datetime, tzinfo
-from decimal import Decimal, InvalidOperation
-from typing import Any, cast
+from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, Context, Decimal, InvalidOperation
+from typing import Any
 
 from connector.transform.countries import ALPHA2_TO_ALPHA3, ALPHA3_TO_ALPHA2
 
@@ -26,6 +26,10 @@ Converter = Callable[[Any], Any]
 _FLOAT_EXACT_LIMIT = 2**53
 _TRUE_WORDS = frozenset({"true", "t", "yes", "y", "1"})
 _FALSE_WORDS = frozenset({"false", "f", "no", "n", "0"})
+
+
+#: A context that neither rounds nor overflows, for exact exponent shifts.
+_EXACT = Context(prec=MAX_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN)
 
 
 class ConversionError(ValueError):
@@ -73,10 +77,9 @@ def cents_to_major(value: Any) -> Decimal | None:
     number = to_decimal(value)
     if number is None:
         return None
-    # Shifting the exponent is exact at any precision, whereas Decimal
-    # arithmetic would round to the context's 28 digits.
-    sign, digits, exponent = number.as_tuple()
-    return Decimal((sign, digits, cast(int, exponent) - 2))
+    # scaleb only shifts the exponent. Under the default context it would
+    # round to 28 digits, so it runs under a context that never rounds.
+    return number.scaleb(-2, _EXACT)
 
 
 def to_number(value: Any) -> int | Decimal | None:
@@ -242,7 +245,13 @@ def list_converter(separator: str | None) -> Converter:
         if isinstance(value, list | tuple):
             items: Any = value
         elif type(value) is str:
-            items = _split_text(value, separator)
+            text = value.strip()
+            if not text.startswith("[") and (
+                separator is None or separator not in text
+            ):
+                # One item, the common case: nothing to split or deduplicate.
+                return [text] if text else None
+            items = _split_text(text, separator)
         else:
             items = [value]
         return _unique_texts(items)

@@ -61,6 +61,7 @@ class OrderMapper:
         self._key = plan.orders_spec.key
         self._cursor = plan.orders_spec.cursor
         self._unchecked = {"orders", *self.child_specs}
+        self._sort_keys = {child.name: _sort_key(child.name) for child in plan.children}
 
     def referenced_columns(self) -> dict[str, list[tuple[str, int]]]:
         """Return the columns each source must have, with their YAML lines.
@@ -156,7 +157,7 @@ class OrderMapper:
         if len(problems) == before:
             # Rows arrive in no guaranteed order, so sorting keeps the document,
             # and with it the fingerprint, the same from run to run.
-            items.sort(key=_sort_key(child.name))
+            items.sort(key=self._sort_keys[child.name])
         return items
 
     def _identity(self, row: Row, problems: list[tuple[str, str]]) -> Identity:
@@ -210,11 +211,18 @@ def _fill(
 
     ``prefix`` is the JSON path of ``target`` for messages, such as
     ``products[2].``. This loop runs for every field of every order, so it
-    stays inline and formats messages only when a problem occurs.
+    stays inline, applies plain column rules without calling ``extract``,
+    and formats messages only when a problem occurs.
     """
     for rule in rules:
         try:
-            value = rule.extract(row)
+            convert = rule.convert
+            if convert is None:
+                value = rule.extract(row)
+            else:
+                value = row.get(rule.key)
+                if value is not None:
+                    value = convert(value)
         except ConversionError as exc:
             problems.append(_conversion_problem(rule, prefix, exc))
             continue

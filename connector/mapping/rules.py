@@ -65,6 +65,11 @@ class CompiledRule:
     raises :class:`connector.mapping.convert.ConversionError` for a value it
     cannot convert. ``origin`` describes the source for messages, for
     example ``column order_total``.
+
+    A rule that only reads one row key and converts its value, without a
+    default or ``values:`` table, also sets ``key`` and ``convert``:
+    ``extract(row)`` is then ``convert(row[key])`` for a non-NULL value, and
+    the mapper's per-field loop applies it inline, saving a call per field.
     """
 
     name: str
@@ -72,6 +77,8 @@ class CompiledRule:
     line: int
     required: bool
     extract: Extractor
+    key: str = ""
+    convert: cv.Converter | None = None
 
 
 def compile_rule(
@@ -116,6 +123,8 @@ def compile_rule(
     else:
         origin = f"the sql: expression on line {line}"
     extract = _extractor(key, converter, default, table)
+    if default is None and table is None:
+        return CompiledRule(name, origin, line, required, extract, key, converter)
     return CompiledRule(name, origin, line, required, extract)
 
 

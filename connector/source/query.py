@@ -108,16 +108,23 @@ def null_cursor_statement(bound: BoundSpec) -> TextClause:
     return sa.text(_statement(bound, [f"{bound.cursor_sql} IS NULL"], [bound.key_sql]))
 
 
-def keys_statement(bound: BoundSpec, *, compare_text: bool) -> TextClause:
-    """Select rows whose key is in the expanding parameter ``keys``.
+def keys_statement(
+    bound: BoundSpec, *, compare_text: bool, list_parameter: bool = False
+) -> TextClause:
+    """Select rows whose key is in the parameter ``keys``.
 
     With ``compare_text`` the key column is compared as VARCHAR, for keys
     given as text whose column type has no exact Python counterpart.
+    By default ``keys`` expands to one bind parameter per key. With
+    ``list_parameter`` (DuckDB) it is bound as one list value: DuckDB turns
+    ``key IN <list>`` into the same IN filter as for a written-out list,
+    pruned by the table's min/max statistics, but binds one parameter
+    instead of a thousand, which is several times faster.
     """
     key = f"CAST({bound.key_sql} AS VARCHAR)" if compare_text else bound.key_sql
     order = [bound.key_sql] + ([bound.cursor_sql] if bound.cursor_sql else [])
     statement = sa.text(_statement(bound, [f"{key} IN :keys"], order))
-    return statement.bindparams(sa.bindparam("keys", expanding=True))
+    return statement.bindparams(sa.bindparam("keys", expanding=not list_parameter))
 
 
 def changed_keys_statement(

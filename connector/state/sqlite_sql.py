@@ -102,6 +102,7 @@ UPSERT_REJECT = """
         attempts = pending_rejects.attempts + 1
 """
 DELETE_REJECT = "DELETE FROM pending_rejects WHERE sync_name = ? AND order_key = ?"
+ANY_REJECT = "SELECT 1 FROM pending_rejects WHERE sync_name = ? LIMIT 1"
 COUNT_REJECTS = """
     SELECT stage, count(*) FROM pending_rejects WHERE sync_name = ?
     GROUP BY stage

@@ -241,7 +241,10 @@ def _write_accepted(
 ) -> None:
     rows = [(name, key, fp) for key, fp in changes.accepted.items()]
     conn.executemany(sql.UPSERT_FINGERPRINT, rows)
-    conn.executemany(sql.DELETE_REJECT, [(name, key) for key in changes.accepted])
+    # Most checkpoints find no pending reject at all; one probe then saves a
+    # delete per accepted order. Both run in the same transaction.
+    if conn.execute(sql.ANY_REJECT, (name,)).fetchone() is not None:
+        conn.executemany(sql.DELETE_REJECT, [(name, key) for key in changes.accepted])
 
 
 def _write_rejected(

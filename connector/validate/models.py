@@ -18,7 +18,9 @@ shipping cost and quantities must be zero or more, because a negative value
 there means a sign convention was mixed up in the mapping.
 
 The models are TypedDicts validated through ``TypeAdapter``, which skips
-building model instances on the per-order path.
+building model instances on the per-order path. Validation returns the order
+ready to write as JSON: keys in the order of the model, money as ``int`` or
+``float`` (see :func:`json_number`), everything else as given.
 """
 
 from __future__ import annotations
@@ -63,12 +65,26 @@ def _check_number(value: Any, low: Decimal) -> bool:
     return False
 
 
+def json_number(value: Any) -> Any:
+    """Return a Decimal as the number written on the wire; other values as they are.
+
+    A whole amount is written as an integer. Any other goes through float,
+    whose shortest repr gives back the same decimal text for amounts up to
+    15 significant digits.
+    """
+    if type(value) is not Decimal:
+        return value
+    if value == value.to_integral_value():
+        return int(value)
+    return float(value)
+
+
 def _money(value: Any) -> Any:
     if not _check_number(value, -MAX_AMOUNT):
         raise PydanticCustomError(
             "money", "must be a number (not text or a boolean) between -1e14 and 1e14"
         )
-    return value
+    return json_number(value)
 
 
 def _non_negative(value: Any) -> Any:
@@ -76,7 +92,7 @@ def _non_negative(value: Any) -> Any:
         raise PydanticCustomError(
             "amount", "must be a number (not text or a boolean) between 0 and 1e14"
         )
-    return value
+    return json_number(value)
 
 
 def _timestamp(value: Any) -> Any:

@@ -71,9 +71,18 @@ class OrderValidator:
 
     def check(self, key: str, document: dict[str, Any]) -> Reject | None:
         """Return a validation reject naming every problem, or None if valid."""
-        problems = _find_problems(self._adapter, self.api_version, document)
-        if not problems:
-            return None
+        result = self.validate(key, document)
+        return result if isinstance(result, Reject) else None
+
+    def validate(self, key: str, document: dict[str, Any]) -> dict[str, Any] | Reject:
+        """Return the order ready to write as JSON, or a reject naming every problem.
+
+        The returned dict is a new one: keys in the order of the Orders API
+        model and money as ``int`` or ``float``, the numbers sent.
+        """
+        validated, problems = _validate(self._adapter, self.api_version, document)
+        if validated is not None and not problems:
+            return validated
 
         order_id = document.get("order_id")
         return Reject(
@@ -115,13 +124,23 @@ def _adapter(api_version: str) -> TypeAdapter[Any]:
 def _find_problems(
     adapter: TypeAdapter[Any], api_version: str, document: dict[str, Any]
 ) -> list[Problem]:
+    return _validate(adapter, api_version, document)[1]
+
+
+def _validate(
+    adapter: TypeAdapter[Any], api_version: str, document: dict[str, Any]
+) -> tuple[dict[str, Any] | None, list[Problem]]:
+    """Return the validated copy of ``document`` (None if invalid) and every problem."""
+    validated: dict[str, Any] | None = None
     problems: list[Problem] = []
     try:
-        adapter.validate_python(document)
+        # The adapter's core validator directly: TypeAdapter.validate_python
+        # only adds argument handling, about a microsecond per order.
+        validated = adapter.validator.validate_python(document)
     except ValidationError as exc:
         problems.extend(_schema_problems(exc, api_version))
     problems.extend(Problem(path, message) for path, message in check_order(document))
-    return problems
+    return validated, problems
 
 
 def _schema_problems(exc: ValidationError, api_version: str) -> list[Problem]:
