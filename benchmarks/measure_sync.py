@@ -5,7 +5,7 @@ resident memory it reports belongs to the sync alone::
 
     python benchmarks/measure_sync.py CONFIG RESULT.json [--dry-run FILE]
 
-The result holds the run summary, the run's wall time and CPU seconds (both
+The result contains the run summary, the run's wall time and CPU seconds (both
 without interpreter start and imports) and the process's peak resident set
 size (``VmHWM`` from /proc, else ``ru_maxrss``).
 """

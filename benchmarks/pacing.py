@@ -161,7 +161,7 @@ def budget_figures(
 ) -> dict[str, float]:
     """Return budget use, the share of the maximum and the share of 429s.
 
-    Budget use is ``bytes / (budget * duration / window)``; the maximum a
+    Budget use is ``bytes / (budget * duration / window)``. The maximum a
     perfect client reaches is ``budget * (duration / window + 1)``.
     """
     windows = result.duration / window_seconds

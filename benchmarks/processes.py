@@ -114,8 +114,8 @@ class StandInProcess:
 def write_config(folder: Path, url: str, duckdb: Mapping[str, str]) -> Path:
     """Write the sync config of the benchmark shop in ``folder``; return its path.
 
-    ``duckdb`` holds DuckDB settings, such as ``memory_limit``, passed in the
-    warehouse URL's query string.
+    ``duckdb`` contains DuckDB settings, such as ``memory_limit``, which are
+    passed in the query string of the warehouse URL.
     """
     query = f"?{urlencode(duckdb)}" if duckdb else ""
     config = folder / "config.yaml"

@@ -19,7 +19,7 @@ _PACKAGES = (
     "httpx",
     "phonenumbers",
 )
-_MB = 1024 * 1024
+_MIB = 1024 * 1024
 
 
 def machine() -> dict[str, Any]:
@@ -62,7 +62,7 @@ def _version(name: str) -> str:
 
 
 def median(values: list[float] | list[int]) -> float:
-    """Return the median of ``values``; each figure of a run is one."""
+    """Return the median of ``values``, the figure kept from repeated runs."""
     return float(statistics.median(values))
 
 
@@ -101,10 +101,9 @@ def _memory_rows(figures: dict[str, Any] | None, orders: int) -> list[Row]:
         return []
     rows: list[Row] = []
     for size, peak in figures["peak_rss_bytes"].items():
-        target = "< 250 MB" if int(size) == orders else ""
-        rows.append(
-            (f"peak RSS, {int(size):,} orders", f"{peak / _MB:,.0f} MB", target)
-        )
+        target = "< 250 MiB" if int(size) == orders else ""
+        value = f"{peak / _MIB:,.0f} MiB"
+        rows.append((f"peak RSS, {int(size):,} orders", value, target))
     rows.append(("  growth for 10x the orders", f"{figures['growth']:+.1%}", "< 10%"))
     return rows
 

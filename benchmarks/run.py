@@ -94,7 +94,8 @@ class _Benchmark:
         self.args = args
         self.workdir = workdir
         # One port for every stand-in: the base URL is part of each order's
-        # fingerprint, so a new URL would make the incremental run resend all.
+        # fingerprint, so a new URL would make the incremental run send every
+        # order again.
         self.port = processes.free_port()
         self.duckdb = dict(item.split("=", 1) for item in args.duckdb_setting)
         self.report: dict[str, Any] = {
