@@ -249,7 +249,7 @@ def list_converter(separator: str | None) -> Converter:
             if not text.startswith("[") and (
                 separator is None or separator not in text
             ):
-                # One item, the common case: nothing to split or deduplicate.
+                # A single item is the common case and needs no splitting.
                 return [text] if text else None
             items = _split_text(text, separator)
         else:

@@ -67,9 +67,9 @@ class CompiledRule:
     example ``column order_total``.
 
     A rule that only reads one row key and converts its value, without a
-    default or ``values:`` table, also sets ``key`` and ``convert``:
-    ``extract(row)`` is then ``convert(row[key])`` for a non-NULL value, and
-    the mapper's per-field loop applies it inline, saving a call per field.
+    default or ``values:`` table, also sets ``key`` and ``convert``. For a
+    non-NULL value, ``extract(row)`` is then ``convert(row[key])``, which
+    the mapper's per-field loop applies inline to save a call per field.
     """
 
     name: str

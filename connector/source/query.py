@@ -116,10 +116,10 @@ def keys_statement(
     With ``compare_text`` the key column is compared as VARCHAR, for keys
     given as text whose column type has no exact Python counterpart.
     By default ``keys`` expands to one bind parameter per key. With
-    ``list_parameter`` (DuckDB) it is bound as one list value: DuckDB turns
+    ``list_parameter`` (DuckDB) it is bound as one list value. DuckDB turns
     ``key IN <list>`` into the same IN filter as for a written-out list,
-    pruned by the table's min/max statistics, but binds one parameter
-    instead of a thousand, which is several times faster.
+    pruned by the table's min/max statistics. Binding one parameter instead
+    of a thousand made these statements about 1.4 times faster (DuckDB 2.0.1).
     """
     key = f"CAST({bound.key_sql} AS VARCHAR)" if compare_text else bound.key_sql
     order = [bound.key_sql] + ([bound.cursor_sql] if bound.cursor_sql else [])
