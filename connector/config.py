@@ -70,7 +70,7 @@ class DbtSettings(_Strict):
 
 
 class WarehouseSettings(_Strict):
-    """Where orders are read from: a SQLAlchemy URL or a Snowflake block."""
+    """The warehouse connection: a SQLAlchemy URL or a Snowflake block."""
 
     url: SecretStr | None = None
     snowflake: SnowflakeSettings | None = None
@@ -149,7 +149,7 @@ class NorthbeamSettings(_Strict):
 
 
 class StateSettings(_Strict):
-    """Where the high-water mark, fingerprints and reject keys are kept."""
+    """The store of the high-water mark, fingerprints and reject keys."""
 
     backend: Literal["sqlite", "warehouse"] = "sqlite"
     #: SQLite file, relative to the config file's folder.

@@ -73,7 +73,7 @@ def run(settings: Settings, options: RunOptions | None = None) -> RunSummary:
 
     Raises:
         ConnectorError: a subclass names the stage that failed; state is
-            left at the last checkpoint, so running again is always safe.
+            left at the last checkpoint, so running again is safe.
     """
     options = options or RunOptions()
     started = time.monotonic()

@@ -35,6 +35,7 @@ _PLACES = [
     ("GB", "020 7946 {:04d}", "London", "SW1A 1AA", "0.20"),
     ("DE", "0151 2345{:04d}", "Berlin", "10115", "0.19"),
 ]
+_CURRENCIES = {"US": "USD", "GB": "GBP", "DE": "EUR"}
 _START = datetime(2026, 1, 5, 9, 0, 0)
 
 
@@ -114,7 +115,7 @@ def generate_shop(path: Path, *, orders: int = 2000, seed: int = 7) -> None:
                 order_id,
                 customer[0],
                 created,
-                "USD" if place[0] == "US" else ("GBP" if place[0] == "GB" else "EUR"),
+                _CURRENCIES[place[0]],
                 subtotal_cents + tax_cents + shipping_cents,
                 tax_cents,
                 shipping_cents,
