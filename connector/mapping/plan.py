@@ -66,6 +66,10 @@ class _Builder:
         if all(name != column for name, _ in used):
             used.append((column, self.index.line_of(loc)))
 
+    def column_names(self, source: str) -> tuple[str, ...]:
+        """Return the columns that rules of ``source`` read, for its SELECT list."""
+        return tuple(name for name, _ in self.columns.get(source, []))
+
     def rule(
         self,
         rule: FieldRule,
@@ -137,6 +141,7 @@ def compile_plan(
         cursor_fallback=orders.cursor_fallback,
         where=orders.where,
         expressions=tuple(expressions),
+        columns=builder.column_names("orders"),
     )
     if builder.problems:
         return None, builder.problems
@@ -297,6 +302,7 @@ def _child(builder: _Builder, name: str) -> ChildPlan | None:
             cursor_fallback=block.cursor_fallback,
             where=block.where,
             expressions=tuple(expressions or ()),
+            columns=builder.column_names(name),
         )
     line = builder.index.line_of((name,))
     return ChildPlan(name, rules, spec, block.column, line)

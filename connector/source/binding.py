@@ -11,6 +11,7 @@ from connector.source.columns import Column, timestamp_awareness
 from connector.source.failures import permanent_error
 from connector.source.identifiers import (
     check_alias,
+    find_column,
     match_column,
     parse_table_name,
     quote,
@@ -63,12 +64,15 @@ def bind_spec(
 
     key = match_column(spec.key, names, label)
     cursor_sql, cursor_type = None, None
+    cursor_types: tuple[str, ...] = ()
     if spec.cursor is not None:
         cursor = match_column(spec.cursor, names, label)
         cursor_sql, cursor_type = _qualified(cursor), types[cursor]
+        cursor_types = (types[cursor],)
         if spec.cursor_fallback is not None:
             fallback = match_column(spec.cursor_fallback, names, label)
             cursor_sql = f"COALESCE({cursor_sql}, {_qualified(fallback)})"
+            cursor_types += (types[fallback],)
     elif spec.cursor_fallback is not None:
         raise permanent_error(
             f"{label} has cursor_fallback {spec.cursor_fallback} but no cursor; "
@@ -79,6 +83,13 @@ def bind_spec(
         (quote(check_alias(alias).lower()), query.user_sql(sql))
         for alias, sql in spec.expressions
     )
+    columns_sql: tuple[str, ...] = ()
+    if spec.columns:
+        found = (find_column(name, names, label) for name in spec.columns)
+        # A missing column is left out here; the mapper names it with its
+        # mapping line when the first row arrives without it.
+        wanted = [key, *(name for name in found if name is not None)]
+        columns_sql = tuple(_qualified(name) for name in dict.fromkeys(wanted))
     return query.BoundSpec(
         label=label,
         from_sql=from_sql,
@@ -88,6 +99,9 @@ def bind_spec(
         cursor_type=cursor_type,
         where_sql=query.user_sql(spec.where) if spec.where else None,
         expressions=expressions,
+        key_name=key.lower(),
+        cursor_types=cursor_types,
+        columns_sql=columns_sql,
     )
 
 

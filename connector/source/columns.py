@@ -3,9 +3,10 @@
 Drivers already return ``Decimal`` for DECIMAL/NUMERIC, ``int`` for integer
 columns (DuckDB HUGEINT included), naive or aware ``datetime`` matching the
 column type, and Python lists and dicts for DuckDB LIST/STRUCT/JSON and
-PostgreSQL arrays and json/jsonb. Snowflake is the exception this module
-handles: it returns VARIANT, OBJECT and ARRAY values as JSON text, which is
-parsed here (decimals as ``Decimal``, so no float rounding).
+PostgreSQL arrays and json/jsonb. The exceptions handled here are
+Snowflake's VARIANT, OBJECT and ARRAY values, which arrive as JSON text and
+are parsed (decimals as ``Decimal``, so no float rounding), and DuckDB's JSON
+values read straight from its cursor, parsed as SQLAlchemy would.
 """
 
 from __future__ import annotations
@@ -71,11 +72,15 @@ def _snowflake_type_name(entry: Sequence[Any]) -> str:
     return _SNOWFLAKE_RENAMES.get(name, name)
 
 
-def row_builder(dialect: str, description: Sequence[Sequence[Any]]) -> RowBuilder:
+def row_builder(
+    dialect: str, description: Sequence[Sequence[Any]], *, raw_json: bool = False
+) -> RowBuilder:
     """Return a function that turns one result row into a dict.
 
     Keys are the lowercased column names. On Snowflake, JSON-typed columns
-    are parsed and NUMBER(p,0) values come back as ``int``.
+    are parsed and NUMBER(p,0) values come back as ``int``. Set ``raw_json``
+    for DuckDB rows taken from the driver's cursor, where JSON columns are
+    still text (SQLAlchemy's result parses them otherwise).
     """
     names = [str(entry[0]).lower() for entry in description]
     converters: dict[int, Converter] = {}
@@ -84,6 +89,10 @@ def row_builder(dialect: str, description: Sequence[Sequence[Any]]) -> RowBuilde
             converter = _snowflake_converter(column.type_name)
             if converter is not None:
                 converters[index] = converter
+    elif dialect == "duckdb" and raw_json:
+        for index, entry in enumerate(description):
+            if str(entry[1]).upper() == "JSON":
+                converters[index] = _parse_duckdb_json
     if not converters:
         return lambda row: dict(zip(names, row, strict=True))
 
@@ -109,6 +118,12 @@ def _parse_json_text(value: Any) -> Any:
     if isinstance(value, str):
         return json.loads(value, parse_float=Decimal)
     return value
+
+
+def _parse_duckdb_json(value: Any) -> Any:
+    # Plain json.loads, as SQLAlchemy's JSON type parses the same column,
+    # so a value reads the same through either path.
+    return json.loads(value) if isinstance(value, str) else value
 
 
 def _integral_to_int(value: Any) -> Any:

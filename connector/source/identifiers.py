@@ -109,17 +109,29 @@ def match_column(requested: str, columns: Sequence[str], relation: str) -> str:
     Raises:
         SourceError: no column matches, or several differ only in case.
     """
+    found = find_column(requested, columns, relation)
+    if found is None:
+        raise column_not_found(requested, columns, relation)
+    return found
+
+
+def find_column(requested: str, columns: Sequence[str], relation: str) -> str | None:
+    """Return the real name of the column ``requested`` names, or None.
+
+    Matches as :func:`match_column` does.
+
+    Raises:
+        SourceError: several columns differ from the name only in case.
+    """
     identifier = parse_column_name(requested)
     if identifier.name in columns:
         return identifier.name
     if identifier.quoted:
-        raise column_not_found(requested, columns, relation)
+        return None
 
     folded = [name for name in columns if name.lower() == identifier.name.lower()]
-    if len(folded) == 1:
-        return folded[0]
-    if not folded:
-        raise column_not_found(requested, columns, relation)
+    if len(folded) <= 1:
+        return folded[0] if folded else None
     spelled = ", ".join(quote(name) for name in folded)
     raise permanent_error(
         f"column {requested} is ambiguous in {relation}: {spelled} differ only in "

@@ -41,6 +41,12 @@ class BoundSpec:
     cursor_type: str | None
     where_sql: str | None
     expressions: tuple[tuple[str, str], ...]
+    #: The key column's name as rows carry it (lowercased).
+    key_name: str = ""
+    #: Types of the columns the effective cursor is built from.
+    cursor_types: tuple[str, ...] = ()
+    #: Qualified columns to read; empty reads every column.
+    columns_sql: tuple[str, ...] = ()
 
 
 def user_sql(fragment: str) -> str:
@@ -58,8 +64,10 @@ def probe(relation_from_sql: str) -> TextClause:
     return sa.text(f"SELECT * FROM {relation_from_sql} WHERE 1 = 0")
 
 
-def _select_list(bound: BoundSpec) -> str:
-    items = [f"{SOURCE_ALIAS}.*"]
+def _select_list(bound: BoundSpec, *, every_column: bool = False) -> str:
+    items = list(bound.columns_sql) or [f"{SOURCE_ALIAS}.*"]
+    if every_column:
+        items = [f"{SOURCE_ALIAS}.*"]
     items.extend(f"({sql}) AS {alias}" for alias, sql in bound.expressions)
     if bound.cursor_sql is not None:
         items.append(f'{bound.cursor_sql} AS "{CURSOR_ALIAS}"')
@@ -67,9 +75,14 @@ def _select_list(bound: BoundSpec) -> str:
 
 
 def _statement(
-    bound: BoundSpec, conditions: Sequence[str], order: Sequence[str]
+    bound: BoundSpec,
+    conditions: Sequence[str],
+    order: Sequence[str],
+    *,
+    every_column: bool = False,
 ) -> str:
-    parts = [f"SELECT {_select_list(bound)}", f"FROM {bound.from_sql}"]
+    select = _select_list(bound, every_column=every_column)
+    parts = [f"SELECT {select}", f"FROM {bound.from_sql}"]
     where = [f"({bound.where_sql})"] if bound.where_sql else []
     where.extend(conditions)
     if where:
@@ -80,16 +93,55 @@ def _statement(
 
 
 def describe_statement(bound: BoundSpec) -> TextClause:
-    """Select no rows with the full select list, where clause included."""
-    return sa.text(_statement(bound, ["1 = 0"], []))
+    """Select no rows with every column and expression, where clause included."""
+    return sa.text(_statement(bound, ["1 = 0"], [], every_column=True))
 
 
 def window_statement(
     bound: BoundSpec, window: CursorWindow
 ) -> tuple[TextClause, dict[str, Any]]:
     """Select rows whose effective cursor is in the window, by cursor then key."""
+    conditions, params = _window_conditions(bound, window)
+    return sa.text(_statement(bound, conditions, _window_order(bound))), params
+
+
+@dataclass(frozen=True)
+class PageStart:
+    """Where the next page of a window read starts.
+
+    ``cursor`` and ``key`` are the effective cursor and key of a row as the
+    warehouse returned them (``cursor`` is None when the spec has none, and
+    ``key`` may be None for a NULL key). With ``inclusive`` the page starts
+    at that row's position, else just after it.
+    """
+
+    cursor: Any
+    key: Any
+    inclusive: bool
+
+
+def window_page_statement(
+    bound: BoundSpec, window: CursorWindow, start: PageStart | None, limit: int
+) -> tuple[TextClause, dict[str, Any]]:
+    """Select at most ``limit`` window rows from ``start`` on, by cursor then key.
+
+    Pages in the order of :func:`window_statement`. NULL keys sort last
+    within a cursor value, and the condition keeps them, so paging loses no
+    row that the single statement would return.
+    """
+    conditions, params = _window_conditions(bound, window)
+    if start is not None:
+        conditions.append(_after(bound, start, params))
+    order = [f"{column} NULLS LAST" for column in _window_order(bound)]
+    sql = _statement(bound, conditions, order) + f"\nLIMIT {int(limit)}"
+    return sa.text(sql), params
+
+
+def _window_conditions(
+    bound: BoundSpec, window: CursorWindow
+) -> tuple[list[str], dict[str, Any]]:
     if bound.cursor_sql is None:
-        return sa.text(_statement(bound, [], [bound.key_sql])), {}
+        return [], {}
     cursor = bound.cursor_sql
     conditions = [f"{cursor} IS NOT NULL"]
     params: dict[str, Any] = {}
@@ -99,7 +151,30 @@ def window_statement(
     if window.upper is not None:
         conditions.append(f"{cursor} < :upper")
         params["upper"] = window.upper
-    return sa.text(_statement(bound, conditions, [cursor, bound.key_sql])), params
+    return conditions, params
+
+
+def _window_order(bound: BoundSpec) -> list[str]:
+    if bound.cursor_sql is None:
+        return [bound.key_sql]
+    return [bound.cursor_sql, bound.key_sql]
+
+
+def _after(bound: BoundSpec, start: PageStart, params: dict[str, Any]) -> str:
+    """Return the condition for rows at or after ``start`` in window order."""
+    key = bound.key_sql
+    if start.key is None:
+        # NULL keys come last, so only NULL keys can follow (or equal) one.
+        on_key = f"{key} IS NULL" if start.inclusive else "FALSE"
+    else:
+        params["start_key"] = start.key
+        compare = ">=" if start.inclusive else ">"
+        on_key = f"({key} {compare} :start_key OR {key} IS NULL)"
+    if bound.cursor_sql is None:
+        return on_key
+    params["start_cursor"] = start.cursor
+    cursor = bound.cursor_sql
+    return f"({cursor} > :start_cursor OR ({cursor} = :start_cursor AND {on_key}))"
 
 
 def null_cursor_statement(bound: BoundSpec) -> TextClause:

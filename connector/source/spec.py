@@ -33,7 +33,10 @@ class SourceSpec:
     (for child rows such as products and refunds). Rows are filtered on
     ``COALESCE(cursor, cursor_fallback)``. ``where`` is an extra SQL
     predicate written by the user. ``expressions`` are ``(alias, SQL)`` pairs
-    added to the SELECT list.
+    added to the SELECT list. ``columns`` names the columns the rows must
+    carry besides key and cursor; empty reads every column. Names not in
+    the relation are left out of the read, so that the mapper can report
+    them with their mapping lines.
     """
 
     relation: Relation
@@ -42,6 +45,7 @@ class SourceSpec:
     cursor_fallback: str | None = None
     where: str | None = None
     expressions: tuple[tuple[str, str], ...] = ()
+    columns: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

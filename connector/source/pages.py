@@ -1,0 +1,115 @@
+"""Read a cursor window in pages, for warehouses that run inside the process.
+
+DuckDB sorts in the process that queries it. One statement ordered by
+cursor and key therefore keeps the whole window in the sync's memory until
+the last row is fetched: about 420 MB for a million orders of the
+benchmark shop.
+Read in pages instead, each ``ORDER BY cursor, key LIMIT n`` starting where
+the page before ended, DuckDB keeps a top-n heap of one page.
+
+A page never ends inside a run of rows that share one (cursor, key): such a
+run is held back and starts the next page. Rows of one order with the same
+cursor therefore always arrive in one chunk, where the pipeline reports
+them as one duplicate-key reject, as it does for a single statement.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from sqlalchemy.sql.elements import TextClause
+
+from connector.source import query
+from connector.source.columns import Row, value_kind
+from connector.source.spec import CursorWindow
+
+#: Runs a statement with parameters and returns its rows.
+Fetch = Callable[[TextClause, dict[str, Any]], list[Row]]
+
+# Types whose values come back as Python objects that compare equal to the
+# stored value when bound again. TIMESTAMP_NS is missing on purpose: Python
+# datetimes stop at microseconds, so a page could not start exactly after a
+# nanosecond value.
+_EXACT_CURSOR_TYPES = frozenset(
+    {
+        "date",
+        "timestamp",
+        "timestamp_s",
+        "timestamp_ms",
+        "timestamp with time zone",
+        "timestamptz",
+    }
+)
+
+
+#: Rows per page, one fewer than the LIMIT, which reads one row ahead.
+#: DuckDB (1.3 and later) sorts ``ORDER BY ... LIMIT n`` with a top-n heap
+#: only while n <= 5,000 or n is small against the table's row estimate;
+#: above that it sorts every row that passes the filter.
+MAX_PAGE_ROWS = 4999
+
+
+def can_page(bound: query.BoundSpec) -> bool:
+    """Return whether every key and cursor value binds back to itself exactly."""
+    if value_kind(bound.key_type) is None or not bound.key_name:
+        return False
+    return all(
+        value_kind(name) in ("integer", "decimal")
+        or name.strip().lower() in _EXACT_CURSOR_TYPES
+        for name in bound.cursor_types
+    )
+
+
+def read_pages(
+    fetch: Fetch, bound: query.BoundSpec, window: CursorWindow, chunk_rows: int
+) -> Iterator[list[Row]]:
+    """Yield the window's rows in order, in lists of at most ``chunk_rows``.
+
+    Pages that end together in one chunk still never split a run of equal
+    (cursor, key) positions.
+    """
+    chunk: list[Row] = []
+    page_rows = min(chunk_rows, MAX_PAGE_ROWS)
+    for page in _pages(fetch, bound, window, page_rows):
+        if chunk and len(chunk) + len(page) > chunk_rows:
+            yield chunk
+            chunk = []
+        chunk.extend(page)
+    if chunk:
+        yield chunk
+
+
+def _pages(
+    fetch: Fetch, bound: query.BoundSpec, window: CursorWindow, page_rows: int
+) -> Iterator[list[Row]]:
+    has_cursor = bound.cursor_sql is not None
+
+    def position(row: Row) -> tuple[Any, Any]:
+        cursor = row[query.CURSOR_ALIAS] if has_cursor else None
+        return cursor, row[bound.key_name]
+
+    start: query.PageStart | None = None
+    while True:
+        # The row after the page shows whether the page's last run of equal
+        # positions goes on into the next page.
+        statement, params = query.window_page_statement(
+            bound, window, start, page_rows + 1
+        )
+        rows = fetch(statement, params)
+        if len(rows) <= page_rows:
+            if rows:
+                yield rows
+            return
+        following = position(rows[page_rows])
+        keep = page_rows
+        while keep > 0 and position(rows[keep - 1]) == following:
+            keep -= 1
+        if keep == 0:
+            # One (cursor, key) fills the page. The pipeline rejects the key
+            # as duplicated within this chunk; its other rows are skipped.
+            yield rows[:page_rows]
+            start = query.PageStart(*following, inclusive=False)
+        else:
+            yield rows[:keep]
+            start = query.PageStart(*following, inclusive=True)
