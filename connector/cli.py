@@ -156,7 +156,7 @@ class _Progress:
     "--dry-run",
     "dry_run",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Write payloads to this JSON Lines file; send nothing, keep state.",
+    help="Write payloads to this JSON Lines file; send nothing, move no state.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.pass_context

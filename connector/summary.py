@@ -61,16 +61,18 @@ class RunSummary:
 
     def lines(self) -> list[str]:
         """Human-readable lines for the console."""
-        rate = f"{self.orders_per_second:,.0f} orders/s"
-        sent_word = "written (dry run)" if self.dry_run else "sent"
+        rate = f"{self.orders_per_second:,.0f} orders/s" if self.orders_sent else ""
+        sent_label = "orders written" if self.dry_run else "orders sent"
         out = [
             f"sync {self.sync_name} ({self.mode}) -> {self.target}",
             f"  rows read        {self.rows_read:>10,}",
-            f"  orders {sent_word:<10}{self.orders_sent:>10,}",
+            f"  {sent_label:<17}{self.orders_sent:>10,}"
+            + ("  (dry run)" if self.dry_run else ""),
             f"  unchanged        {self.unchanged:>10,}",
             f"  rejected         {self.rejected:>10,}"
             + (f"  (+{self.still_rejected:,} again)" if self.still_rejected else ""),
-            f"  duration         {self.duration_seconds:>10.2f} s  ({rate})",
+            f"  duration         {self.duration_seconds:>10.2f} s"
+            + (f"  ({rate})" if rate else ""),
         ]
         if self.orders_sent:
             out.append(

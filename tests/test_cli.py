@@ -219,7 +219,8 @@ def test_dry_run_writes_file_keeps_state(
     lines = out.read_text().splitlines()
     assert len(lines) == ORDERS
     assert json.loads(lines[0])["order_id"] == "D-100001"
-    assert "written (dry run)" in result.stdout
+    assert "orders written" in result.stdout
+    assert "(dry run)" in result.stdout
     assert standin.requests == []
     assert state_info["high_water_mark"] is None
     assert state_info["fingerprints"] == 0

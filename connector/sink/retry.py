@@ -104,7 +104,9 @@ class RetryingPoster:
             last = error or _describe_status(answer)
             status = answer.status if answer is not None else None
             if failures >= self._max_attempts:
-                raise _exhausted(seq, len(orders), failures, last, status)
+                raise _exhausted(
+                    seq, len(orders), failures, last, status, self._client.host
+                )
             delay = self.backoff_seconds(failures)
             logger.warning(
                 "batch %d: request of %d orders failed (%s), attempt %d of %d; "
@@ -178,10 +180,18 @@ def _describe_status(answer: Answer | None) -> str:
 
 
 def _exhausted(
-    seq: int, count: int, attempts: int, last: str, status: int | None
+    seq: int, count: int, attempts: int, last: str, status: int | None, host: str
 ) -> RetryableSinkError:
+    hint = ""
+    if last.startswith("ConnectError"):
+        # A refused or unresolved connection on every attempt is more often
+        # a wrong address than an outage.
+        hint = (
+            f" If {host} is not the API you meant, or nothing listens there, "
+            "fix northbeam.base_url or northbeam.environment."
+        )
     return RetryableSinkError(
-        f"Batch {seq}: a request of {count} orders failed {attempts} times; "
-        f"the last attempt failed with {last}. {_WHAT_TO_DO}",
+        f"Batch {seq}: a request of {count} orders to {host} failed {attempts} "
+        f"times; the last attempt failed with {last}.{hint} {_WHAT_TO_DO}",
         status=status,
     )

@@ -123,6 +123,17 @@ class TestCredentials:
         ):
             sink.verify_credentials()
 
+    def test_refused_batches_name_the_host_and_setting(self, clock: FakeClock) -> None:
+        def refuse(request: httpx.Request, _orders: Orders) -> httpx.Response:
+            raise httpx.ConnectError("connection refused", request=request)
+
+        with pytest.raises(RetryableSinkError) as caught:
+            _send(_sink(ScriptedApi(refuse), clock), make_batch(3, 2))
+
+        message = str(caught.value)
+        assert "to 127.0.0.1 failed" in message
+        assert "northbeam.base_url" in message
+
     def test_other_4xx_is_fatal(self, clock: FakeClock) -> None:
         api = ScriptedApi(lambda _r, _o: httpx.Response(404, text="not found"))
 
