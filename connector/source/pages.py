@@ -11,11 +11,16 @@ A page never ends inside a run of rows that share one (cursor, key): such a
 run is held back and starts the next page. Rows of one order with the same
 cursor therefore always arrive in one chunk, where the pipeline reports
 them as one duplicate-key reject, as it does for a single statement.
+
+Pages are used only where they give the same rows as one statement: on
+tables (a view or query would be computed again for every page), with key
+and cursor types that bind back exactly, and without infinite cursors.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy.sql.elements import TextClause
@@ -61,13 +66,39 @@ def can_page(bound: query.BoundSpec) -> bool:
     )
 
 
+def finite_range(fetch: Fetch, bound: query.BoundSpec, window: CursorWindow) -> bool:
+    """Return whether the window's cursors all bind back exactly.
+
+    DuckDB returns the timestamps and dates ``infinity`` and ``-infinity``
+    as Python's largest and smallest values, which do not equal them when
+    bound again. As they sort first and last, the lowest and highest cursor
+    tell whether any row has one.
+    """
+    if bound.cursor_sql is None:
+        return True
+    statement, params = query.window_range_statement(bound, window)
+    [row] = fetch(statement, params)
+    return not any(
+        _is_extreme(row[alias]) for alias in (query.MIN_ALIAS, query.MAX_ALIAS)
+    )
+
+
+def _is_extreme(value: Any) -> bool:
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=None) in (datetime.min, datetime.max)
+    if isinstance(value, date):
+        return value in (date.min, date.max)
+    return False
+
+
 def read_pages(
     fetch: Fetch, bound: query.BoundSpec, window: CursorWindow, chunk_rows: int
 ) -> Iterator[list[Row]]:
-    """Yield the window's rows in order, in lists of at most ``chunk_rows``.
+    """Yield the window's rows in page order, in lists of about ``chunk_rows``.
 
-    Pages that end together in one chunk still never split a run of equal
-    (cursor, key) positions.
+    A list holds one row more than ``chunk_rows`` when one (cursor, key)
+    fills a whole page. Pages that end together in one list still never
+    split a run of equal (cursor, key) positions.
     """
     chunk: list[Row] = []
     page_rows = min(chunk_rows, MAX_PAGE_ROWS)
@@ -84,6 +115,7 @@ def _pages(
     fetch: Fetch, bound: query.BoundSpec, window: CursorWindow, page_rows: int
 ) -> Iterator[list[Row]]:
     has_cursor = bound.cursor_sql is not None
+    text_key = value_kind(bound.key_type) == "text"
 
     def position(row: Row) -> tuple[Any, Any]:
         cursor = row[query.CURSOR_ALIAS] if has_cursor else None
@@ -94,7 +126,7 @@ def _pages(
         # The row after the page shows whether the page's last run of equal
         # positions goes on into the next page.
         statement, params = query.window_page_statement(
-            bound, window, start, page_rows + 1
+            bound, window, start, page_rows + 1, text_key=text_key
         )
         rows = fetch(statement, params)
         if len(rows) <= page_rows:
@@ -106,9 +138,11 @@ def _pages(
         while keep > 0 and position(rows[keep - 1]) == following:
             keep -= 1
         if keep == 0:
-            # One (cursor, key) fills the page. The pipeline rejects the key
-            # as duplicated within this chunk; its other rows are skipped.
-            yield rows[:page_rows]
+            # One (cursor, key) fills the page and the row after it. All of
+            # them go out together, so the pipeline sees the key at least
+            # twice and rejects it as duplicated; its further rows are
+            # skipped.
+            yield rows
             start = query.PageStart(*following, inclusive=False)
         else:
             yield rows[:keep]

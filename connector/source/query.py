@@ -22,6 +22,7 @@ SOURCE_ALIAS = "nbsync_src"
 CURSOR_ALIAS = "__cursor"
 KEY_ALIAS = "__key"
 MAX_ALIAS = "__max"
+MIN_ALIAS = "__min"
 
 
 @dataclass(frozen=True)
@@ -121,19 +122,44 @@ class PageStart:
 
 
 def window_page_statement(
-    bound: BoundSpec, window: CursorWindow, start: PageStart | None, limit: int
+    bound: BoundSpec,
+    window: CursorWindow,
+    start: PageStart | None,
+    limit: int,
+    *,
+    text_key: bool,
 ) -> tuple[TextClause, dict[str, Any]]:
     """Select at most ``limit`` window rows from ``start`` on, by cursor then key.
 
-    Pages in the order of :func:`window_statement`. NULL keys sort last
-    within a cursor value, and the condition keeps them, so paging loses no
-    row that the single statement would return.
+    DuckDB SQL. NULL keys sort last within a cursor value, and the condition
+    keeps them. With ``text_key`` keys are sorted and compared as their
+    UTF-8 bytes (``encode``), whatever collation the column has: that is
+    the order and equality of Python strings, which the caller uses to find
+    where a page ends.
     """
     conditions, params = _window_conditions(bound, window)
+    key = f"encode({bound.key_sql})" if text_key else bound.key_sql
     if start is not None:
-        conditions.append(_after(bound, start, params))
-    order = [f"{column} NULLS LAST" for column in _window_order(bound)]
+        conditions.append(_after(bound.cursor_sql, key, start, params, text_key))
+    order = [] if bound.cursor_sql is None else [f"{bound.cursor_sql} NULLS LAST"]
+    order.append(f"{key} NULLS LAST")
     sql = _statement(bound, conditions, order) + f"\nLIMIT {int(limit)}"
+    return sa.text(sql), params
+
+
+def window_range_statement(
+    bound: BoundSpec, window: CursorWindow
+) -> tuple[TextClause, dict[str, Any]]:
+    """Select the lowest and highest effective cursor in the window."""
+    assert bound.cursor_sql is not None
+    conditions, params = _window_conditions(bound, window)
+    where = [f"({bound.where_sql})"] if bound.where_sql else []
+    where.extend(conditions)
+    cursor = bound.cursor_sql
+    sql = (
+        f'SELECT MIN({cursor}) AS "{MIN_ALIAS}", MAX({cursor}) AS "{MAX_ALIAS}" '
+        f"FROM {bound.from_sql} WHERE " + " AND ".join(where)
+    )
     return sa.text(sql), params
 
 
@@ -160,20 +186,25 @@ def _window_order(bound: BoundSpec) -> list[str]:
     return [bound.cursor_sql, bound.key_sql]
 
 
-def _after(bound: BoundSpec, start: PageStart, params: dict[str, Any]) -> str:
-    """Return the condition for rows at or after ``start`` in window order."""
-    key = bound.key_sql
+def _after(
+    cursor: str | None,
+    key: str,
+    start: PageStart,
+    params: dict[str, Any],
+    text_key: bool,
+) -> str:
+    """Return the condition for rows at or after ``start`` in page order."""
     if start.key is None:
         # NULL keys come last, so only NULL keys can follow (or equal) one.
         on_key = f"{key} IS NULL" if start.inclusive else "FALSE"
     else:
         params["start_key"] = start.key
+        bound_key = "encode(:start_key)" if text_key else ":start_key"
         compare = ">=" if start.inclusive else ">"
-        on_key = f"({key} {compare} :start_key OR {key} IS NULL)"
-    if bound.cursor_sql is None:
+        on_key = f"({key} {compare} {bound_key} OR {key} IS NULL)"
+    if cursor is None:
         return on_key
     params["start_cursor"] = start.cursor
-    cursor = bound.cursor_sql
     return f"({cursor} > :start_cursor OR ({cursor} = :start_cursor AND {on_key}))"
 
 

@@ -16,6 +16,7 @@ the session's or the machine's time zone.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 from collections.abc import Iterator, Sequence
@@ -45,8 +46,9 @@ logger = logging.getLogger(__name__)
 #: Keys per IN list in ``rows_by_keys``, so statements stay small everywhere.
 MAX_KEYS_PER_STATEMENT = 1000
 #: Keys per statement where they are bound as one list value (DuckDB). The
-#: statement's size no longer grows with the keys, and 5,000 keys per
-#: statement read child rows 1.35 times faster than 1,000 (DuckDB 2.0.1).
+#: statement's size no longer grows with the keys. The sync asks for up to
+#: chunk_rows keys at once (5,000 by default), and 5,000 keys per statement
+#: read child rows 1.35 times faster than 1,000 (DuckDB 2.0.1).
 MAX_KEYS_PER_LIST = 10_000
 #: Rows fetched per round trip while ``changed_keys`` reads its key list.
 _KEY_SCAN_ROWS = 10_000
@@ -164,14 +166,7 @@ class Warehouse:
             )
         relation = Relation(table=self._dbt.relation_name(model))
         logger.debug("dbt model %s resolved to %s", model, relation.table)
-        return SourceSpec(
-            relation=relation,
-            key=spec.key,
-            cursor=spec.cursor,
-            cursor_fallback=spec.cursor_fallback,
-            where=spec.where,
-            expressions=spec.expressions,
-        )
+        return dataclasses.replace(spec, relation=relation)
 
     def describe(self, spec: SourceSpec) -> dict[str, str]:
         """Return lowercased column name -> type name for the spec's rows.
@@ -226,9 +221,9 @@ class Warehouse:
             )
         for value in (window.lower, window.upper):
             check_cursor_bound(bound, value)
-        if self.dialect == "duckdb" and pages.can_page(bound):
+        fetch = functools.partial(self._fetch, label=bound.label)
+        if self._pages_window(spec, bound) and pages.finite_range(fetch, bound, window):
             # DuckDB would sort the whole window inside this process.
-            fetch = functools.partial(self._fetch, label=bound.label)
             return pages.read_pages(fetch, bound, window, chunk_rows)
         statement, params = query.window_statement(bound, window)
         return self._stream(statement, params, chunk_rows, bound.label)
@@ -306,6 +301,24 @@ class Warehouse:
             return None
         rows = self._fetch(query.max_cursor_statement(bound), {}, bound.label)
         return rows[0][query.MAX_ALIAS] if rows else None
+
+    def _pages_window(self, spec: SourceSpec, bound: query.BoundSpec) -> bool:
+        """Return whether the window of ``spec`` is read in pages (DuckDB tables)."""
+        if self.dialect != "duckdb" or not pages.can_page(bound):
+            return False
+        table = self.resolve(spec).relation.table
+        if table is None:
+            return False
+        parts = parse_table_name(table)
+        if len(parts) > 2:
+            return False
+        schema = parts[0].name if len(parts) == 2 else None
+        try:
+            # Base tables only; views are left out of this list.
+            names = sa.inspect(self._engine).get_table_names(schema)
+        except (SQLAlchemyError, NotImplementedError):
+            return False
+        return parts[-1].name.lower() in {name.lower() for name in names}
 
     # -- binding specs to the relation -----------------------------------
 
