@@ -96,7 +96,7 @@ def read_pages(
 ) -> Iterator[list[Row]]:
     """Yield the window's rows in page order, in lists of about ``chunk_rows``.
 
-    A list holds one row more than ``chunk_rows`` when one (cursor, key)
+    A list has one row more than ``chunk_rows`` when one (cursor, key)
     fills a whole page. Pages that end together in one list still never
     split a run of equal (cursor, key) positions.
     """
@@ -139,8 +139,8 @@ def _pages(
             keep -= 1
         if keep == 0:
             # One (cursor, key) fills the page and the row after it. All of
-            # them go out together, so the pipeline sees the key at least
-            # twice and rejects it as duplicated; its further rows are
+            # them go out together, so the key is in the chunk at least twice
+            # and the pipeline rejects it as duplicated; its further rows are
             # skipped.
             yield rows
             start = query.PageStart(*following, inclusive=False)

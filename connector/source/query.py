@@ -108,7 +108,7 @@ def window_statement(
 
 @dataclass(frozen=True)
 class PageStart:
-    """Where the next page of a window read starts.
+    """The position at which the next page of a window read starts.
 
     ``cursor`` and ``key`` are the effective cursor and key of a row as the
     warehouse returned them (``cursor`` is None when the spec has none, and

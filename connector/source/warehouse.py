@@ -46,7 +46,7 @@ logger = logging.getLogger(__name__)
 #: Keys per IN list in ``rows_by_keys``, so statements stay small everywhere.
 MAX_KEYS_PER_STATEMENT = 1000
 #: Keys per statement where they are bound as one list value (DuckDB). The
-#: statement's size no longer grows with the keys. The sync asks for up to
+#: statement's size no longer grows with the keys. The sync passes up to
 #: chunk_rows keys at once (5,000 by default), and 5,000 keys per statement
 #: read child rows 1.35 times faster than 1,000 (DuckDB 2.0.1).
 MAX_KEYS_PER_LIST = 10_000
