@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.sql.elements import TextClause
 
 from connector.source import query
@@ -64,6 +65,56 @@ def can_page(bound: query.BoundSpec) -> bool:
         or name.strip().lower() in _EXACT_CURSOR_TYPES
         for name in bound.cursor_types
     )
+
+
+# A relation name resolves to a base table, and to nothing that could shadow
+# it: no view of that name where DuckDB looks first (the temp catalog for a
+# bare name), and, for ``a.b``, no attached database ``a`` that DuckDB could
+# read as the catalog. Names compare without case, as DuckDB matches them.
+_BASE_TABLE_SQL = """
+WITH wanted AS (
+    SELECT
+        lower(coalesce(:catalog, current_database())) AS catalog,
+        lower(coalesce(:schema, current_schema())) AS schema,
+        lower(:name) AS name
+)
+SELECT
+    (SELECT count(*) FROM duckdb_tables() AS t, wanted AS w
+     WHERE lower(t.database_name) = w.catalog
+       AND lower(t.schema_name) = w.schema
+       AND lower(t.table_name) = w.name) = 1
+    AND (SELECT count(*) FROM duckdb_views() AS v, wanted AS w
+         WHERE NOT v.internal
+           AND lower(v.view_name) = w.name
+           AND ((lower(v.database_name) = w.catalog AND lower(v.schema_name) = w.schema)
+                OR (:bare AND v.temporary))) = 0
+    AND (:schema IS NULL OR :catalog IS NOT NULL
+         OR (SELECT count(*) FROM duckdb_databases() AS d
+             WHERE lower(d.database_name) = lower(:schema)) = 0)
+    AS paged
+"""
+
+
+def base_table_statement(parts: list[str]) -> tuple[TextClause, dict[str, Any]]:
+    """Select whether the table named by ``parts`` is a DuckDB base table.
+
+    ``parts`` are the name's unquoted parts: name, schema.name or
+    catalog.schema.name. The row's ``paged`` column is true only when DuckDB
+    resolves the name to a base table. A view, which DuckDB would compute
+    again for every page, and anything ambiguous give false.
+    """
+    catalog, schema = None, None
+    if len(parts) == 3:
+        catalog, schema = parts[0], parts[1]
+    elif len(parts) == 2:
+        schema = parts[0]
+    params = {
+        "catalog": catalog,
+        "schema": schema,
+        "name": parts[-1],
+        "bare": len(parts) == 1,
+    }
+    return sa.text(_BASE_TABLE_SQL), params
 
 
 def finite_range(fetch: Fetch, bound: query.BoundSpec, window: CursorWindow) -> bool:

@@ -309,16 +309,14 @@ class Warehouse:
         table = self.resolve(spec).relation.table
         if table is None:
             return False
-        parts = parse_table_name(table)
-        if len(parts) > 2:
-            return False
-        schema = parts[0].name if len(parts) == 2 else None
+        statement, params = pages.base_table_statement(
+            [part.name for part in parse_table_name(table)]
+        )
         try:
-            # Base tables only; views are left out of this list.
-            names = sa.inspect(self._engine).get_table_names(schema)
-        except (SQLAlchemyError, NotImplementedError):
+            rows = self._fetch(statement, params, bound.label)
+        except SourceError:
             return False
-        return parts[-1].name.lower() in {name.lower() for name in names}
+        return bool(rows and rows[0]["paged"])
 
     # -- binding specs to the relation -----------------------------------
 

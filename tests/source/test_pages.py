@@ -285,3 +285,32 @@ def test_views_and_queries_are_read_in_one_statement(
 
     assert [row["k"] for rows in chunks for row in rows] == [1, 2]
     assert not [sql for sql in seen if "LIMIT" in sql]
+
+
+@pytest.mark.parametrize(
+    ("name", "paged"),
+    [
+        ("orders", False),  # the view in main, although staging has a table
+        ("main.orders", False),
+        ("staging.orders", True),
+        ("STAGING.Orders", True),
+        ('"warehouse"."staging"."orders"', True),  # how dbt names a model
+    ],
+)
+def test_only_names_that_resolve_to_tables_are_paged(
+    duckdb_backend: Backend, name: str, paged: bool
+) -> None:
+    duckdb_backend.run("CREATE SCHEMA staging")
+    duckdb_backend.run(
+        "CREATE TABLE staging.orders AS SELECT range AS k, "
+        "TIMESTAMP '2024-09-01' AS updated_at FROM range(3)"
+    )
+    duckdb_backend.run("CREATE VIEW orders AS SELECT * FROM staging.orders")
+    source = SourceSpec(relation=Relation(table=name), key="k", cursor="updated_at")
+
+    with duckdb_backend.connect() as warehouse:
+        seen = statements_of(warehouse)
+        chunks = list(warehouse.stream_rows(source, CursorWindow(), 2))
+
+    assert sorted(row["k"] for rows in chunks for row in rows) == [0, 1, 2]
+    assert any("LIMIT" in sql for sql in seen) is paged
