@@ -189,10 +189,9 @@ def _pages(
         while keep > 0 and position(rows[keep - 1]) == following:
             keep -= 1
         if keep == 0:
-            # One (cursor, key) fills the page and the row after it. All of
-            # them go out together, so the key is in the chunk at least twice
-            # and the pipeline rejects it as duplicated; its further rows are
-            # skipped.
+            # One (cursor, key) fills the page and the row after it. They go
+            # out together, so the pipeline rejects the key as duplicated.
+            # Its further rows are skipped.
             yield rows
             start = query.PageStart(*following, inclusive=False)
         else:

@@ -85,7 +85,7 @@ def test_run_longer_than_a_page_ends(duckdb_backend: Backend) -> None:
     """Twelve copies of one row fill a page of 5.
 
     The page and the row after it (six copies) go out together, so the
-    pipeline sees the duplicate; the read then moves past the rest.
+    pipeline can reject the duplicate. The read then moves past the rest.
     """
     rows = [(1, BASE)] + [(2, BASE)] * 12 + [(3, BASE)]
     make_table(duckdb_backend, "k BIGINT, updated_at TIMESTAMP", rows)
@@ -181,8 +181,8 @@ def test_pages_match_one_sorted_read(
     """Any table, any page size: every position arrives once, in order.
 
     A run of equal positions longer than a page is cut to a page and one
-    row, which is the documented exception; it only happens to duplicated
-    rows, and the pipeline rejects their key.
+    row. That is the documented exception. It only happens to duplicated
+    rows, whose key the pipeline rejects.
     """
     make_table(duckdb_backend, "k BIGINT, updated_at TIMESTAMP", rows)
 
