@@ -184,8 +184,8 @@ def _exhausted(
 ) -> RetryableSinkError:
     hint = ""
     if last.startswith("ConnectError"):
-        # A refused or unresolved connection on every attempt is more often
-        # a wrong address than an outage.
+        # A connection refused or unresolved on every attempt is likely a
+        # wrong address rather than an outage.
         hint = (
             f" If {host} is not the API you meant, or nothing listens there, "
             "fix northbeam.base_url or northbeam.environment."

@@ -88,8 +88,8 @@ def bind_spec(
         found = (find_column(name, names, label) for name in spec.columns)
         # A missing column is left out here; the mapper names it with its
         # mapping line when the first row arrives without it.
-        wanted = [key, *(name for name in found if name is not None)]
-        columns_sql = tuple(_qualified(name) for name in dict.fromkeys(wanted))
+        selected = [key, *(name for name in found if name is not None)]
+        columns_sql = tuple(_qualified(name) for name in dict.fromkeys(selected))
     return query.BoundSpec(
         label=label,
         from_sql=from_sql,

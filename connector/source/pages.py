@@ -2,8 +2,8 @@
 
 DuckDB sorts in the process that queries it. One statement ordered by
 cursor and key therefore keeps the whole window in the sync's memory until
-the last row is fetched: about 420 MB for a million orders of the
-benchmark shop.
+the last row is fetched: 420 MiB for the million orders of the benchmark
+shop, measured with DuckDB 2.0.1.
 Read in pages instead, each ``ORDER BY cursor, key LIMIT n`` starting where
 the page before ended, DuckDB keeps a top-n heap of one page.
 
@@ -50,9 +50,9 @@ _EXACT_CURSOR_TYPES = frozenset(
 
 
 #: Rows per page, one fewer than the LIMIT, which reads one row ahead.
-#: DuckDB (1.3 and later) sorts ``ORDER BY ... LIMIT n`` with a top-n heap
-#: only while n <= 5,000 or n is small against the table's row estimate;
-#: above that it sorts every row that passes the filter.
+#: DuckDB plans ``ORDER BY ... LIMIT n`` as a top-n heap only while n <= 5,000
+#: or n is small against the row estimate (duckdb/duckdb pull request 17140).
+#: Above that it sorts every matching row, as EXPLAIN shows in DuckDB 2.0.1.
 MAX_PAGE_ROWS = 4999
 
 

@@ -66,9 +66,8 @@ def probe(relation_from_sql: str) -> TextClause:
 
 
 def _select_list(bound: BoundSpec, *, every_column: bool = False) -> str:
-    items = list(bound.columns_sql) or [f"{SOURCE_ALIAS}.*"]
-    if every_column:
-        items = [f"{SOURCE_ALIAS}.*"]
+    star = [f"{SOURCE_ALIAS}.*"]
+    items = star if every_column or not bound.columns_sql else list(bound.columns_sql)
     items.extend(f"({sql}) AS {alias}" for alias, sql in bound.expressions)
     if bound.cursor_sql is not None:
         items.append(f'{bound.cursor_sql} AS "{CURSOR_ALIAS}"')
@@ -84,13 +83,19 @@ def _statement(
 ) -> str:
     select = _select_list(bound, every_column=every_column)
     parts = [f"SELECT {select}", f"FROM {bound.from_sql}"]
-    where = [f"({bound.where_sql})"] if bound.where_sql else []
-    where.extend(conditions)
+    where = _where(bound, conditions)
     if where:
-        parts.append("WHERE " + " AND ".join(where))
+        parts.append(where)
     if order:
         parts.append("ORDER BY " + ", ".join(order))
     return "\n".join(parts)
+
+
+def _where(bound: BoundSpec, conditions: Sequence[str]) -> str:
+    """Return the WHERE clause: the user's where, then ``conditions``; or ''."""
+    where = [f"({bound.where_sql})"] if bound.where_sql else []
+    where.extend(conditions)
+    return "WHERE " + " AND ".join(where) if where else ""
 
 
 def describe_statement(bound: BoundSpec) -> TextClause:
@@ -153,12 +158,10 @@ def window_range_statement(
     """Select the lowest and highest effective cursor in the window."""
     assert bound.cursor_sql is not None
     conditions, params = _window_conditions(bound, window)
-    where = [f"({bound.where_sql})"] if bound.where_sql else []
-    where.extend(conditions)
     cursor = bound.cursor_sql
     sql = (
         f'SELECT MIN({cursor}) AS "{MIN_ALIAS}", MAX({cursor}) AS "{MAX_ALIAS}" '
-        f"FROM {bound.from_sql} WHERE " + " AND ".join(where)
+        f"FROM {bound.from_sql} {_where(bound, conditions)}"
     )
     return sa.text(sql), params
 

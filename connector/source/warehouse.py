@@ -314,7 +314,13 @@ class Warehouse:
         )
         try:
             rows = self._fetch(statement, params, bound.label)
-        except SourceError:
+        except SourceError as exc:
+            logger.warning(
+                "could not look up %s in the DuckDB catalog (%s); reading its "
+                "window in one statement",
+                bound.label,
+                exc,
+            )
             return False
         return bool(rows and rows[0]["paged"])
 

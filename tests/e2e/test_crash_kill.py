@@ -248,8 +248,9 @@ def test_mapping_change_after_killed_first_run(
     write_mapping(tmp_path)
     killer = Killer(4, after_response=False)
     with StandIn(api_key=TEST_KEY, client_id=TEST_CLIENT, on_store=killer) as standin:
-        # One batch in flight: the first batch's answer is then checkpointed
-        # before the third batch is sent, so the mark exists at the kill.
+        # One batch in flight: the first batch's response is then
+        # checkpointed before the third batch is sent, so the mark exists at
+        # the kill.
         # With two in flight, the second batch can finish first and the kill
         # can land before the first one's checkpoint.
         config = write_config(tmp_path, standin.url, batch_size=3, max_in_flight=1)

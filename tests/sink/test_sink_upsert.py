@@ -123,12 +123,12 @@ class TestCredentials:
         ):
             sink.verify_credentials()
 
-    def test_refused_batches_name_the_host_and_setting(self, clock: FakeClock) -> None:
-        def refuse(request: httpx.Request, _orders: Orders) -> httpx.Response:
+    def test_unreachable_batch_names_host(self, clock: FakeClock) -> None:
+        def fail_to_connect(request: httpx.Request, _orders: Orders) -> httpx.Response:
             raise httpx.ConnectError("connection refused", request=request)
 
         with pytest.raises(RetryableSinkError) as caught:
-            _send(_sink(ScriptedApi(refuse), clock), make_batch(3, 2))
+            _send(_sink(ScriptedApi(fail_to_connect), clock), make_batch(3, 2))
 
         message = str(caught.value)
         assert "to 127.0.0.1 failed" in message

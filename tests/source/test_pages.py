@@ -54,7 +54,7 @@ def expected(rows: list[tuple[Any, ...]]) -> list[tuple[Any, Any]]:
     return sorted(present, key=lambda p: (p[0], p[1] is None, p[1] or 0))
 
 
-def test_pages_are_limit_queries_of_chunk_size(duckdb_backend: Backend) -> None:
+def test_pages_are_limit_queries(duckdb_backend: Backend) -> None:
     rows = [(n, BASE + timedelta(minutes=n % 7)) for n in range(50)]
     make_table(duckdb_backend, "k BIGINT, updated_at TIMESTAMP", rows)
 
@@ -69,7 +69,7 @@ def test_pages_are_limit_queries_of_chunk_size(duckdb_backend: Backend) -> None:
     assert all(sql.endswith("LIMIT 11") for sql in reads)
 
 
-def test_equal_rows_at_a_page_boundary_stay_together(duckdb_backend: Backend) -> None:
+def test_boundary_duplicates_stay_together(duckdb_backend: Backend) -> None:
     """Three rows of key 9 at one cursor straddle the boundary; one chunk gets all."""
     rows = [(n, BASE) for n in range(8)] + [(9, BASE)] * 3 + [(10, BASE)]
     make_table(duckdb_backend, "k BIGINT, updated_at TIMESTAMP", rows)
@@ -81,7 +81,7 @@ def test_equal_rows_at_a_page_boundary_stay_together(duckdb_backend: Backend) ->
     assert [row["k"] for row in chunks[1]] == [9, 9, 9, 10]
 
 
-def test_run_longer_than_a_page_ends(duckdb_backend: Backend) -> None:
+def test_overlong_duplicate_run_ends(duckdb_backend: Backend) -> None:
     """Twelve copies of one row fill a page of 5.
 
     The page and the row after it (six copies) go out together, so the
@@ -96,7 +96,7 @@ def test_run_longer_than_a_page_ends(duckdb_backend: Backend) -> None:
     assert [[row["k"] for row in c] for c in chunks] == [[1], [2] * 6, [3]]
 
 
-def test_null_keys_are_kept(duckdb_backend: Backend) -> None:
+def test_null_keys_kept(duckdb_backend: Backend) -> None:
     """NULL keys sort last within a cursor value and survive page boundaries."""
     rows = [(None, BASE), (1, BASE), (None, BASE), (2, BASE), (None, BASE)]
     rows += [(n, BASE + timedelta(hours=1)) for n in (None, 5, None)]
@@ -109,7 +109,7 @@ def test_null_keys_are_kept(duckdb_backend: Backend) -> None:
     assert positions(chunks) == expected(rows)
 
 
-def test_pages_without_a_cursor_go_by_key(duckdb_backend: Backend) -> None:
+def test_cursorless_pages_by_key(duckdb_backend: Backend) -> None:
     rows = [(f"order-{n:03}", None) for n in (5, 3, 9, 1, 7, 2)] + [(None, None)]
     make_table(duckdb_backend, "k VARCHAR, updated_at TIMESTAMP", rows)
 
@@ -120,7 +120,7 @@ def test_pages_without_a_cursor_go_by_key(duckdb_backend: Backend) -> None:
     assert positions(chunks, cursor=False) == keys
 
 
-def test_window_bounds_apply_to_every_page(duckdb_backend: Backend) -> None:
+def test_window_bounds_every_page(duckdb_backend: Backend) -> None:
     rows = [(n, BASE + timedelta(minutes=n)) for n in range(30)]
     make_table(duckdb_backend, "k BIGINT, updated_at TIMESTAMP", rows)
     window = CursorWindow(
@@ -150,7 +150,7 @@ def test_fallback_cursor_pages(duckdb_backend: Backend) -> None:
     "ddl",
     ["k BIGINT, updated_at TIMESTAMP_NS", "k BLOB, updated_at TIMESTAMP"],
 )
-def test_inexact_types_read_in_one_statement(duckdb_backend: Backend, ddl: str) -> None:
+def test_inexact_types_single_statement(duckdb_backend: Backend, ddl: str) -> None:
     """Nanosecond cursors and BLOB keys do not bind back exactly: no pages."""
     make_table(duckdb_backend, ddl, [])
     with duckdb_backend.connect() as warehouse:
@@ -175,7 +175,7 @@ def test_inexact_types_read_in_one_statement(duckdb_backend: Backend, ddl: str) 
     ),
     page=st.integers(1, 6),
 )
-def test_pages_match_one_sorted_read(
+def test_pages_match_sorted_read(
     duckdb_backend: Backend, rows: list[tuple[Any, Any]], page: int
 ) -> None:
     """Any table, any page size: every position arrives once, in order.
@@ -199,9 +199,7 @@ def test_pages_match_one_sorted_read(
 
 
 @pytest.mark.parametrize("cursor_type", ["TIMESTAMP", "TIMESTAMP_NS"])
-def test_json_values_match_in_pages_and_single_reads(
-    duckdb_backend: Backend, cursor_type: str
-) -> None:
+def test_json_parsed_once_both_paths(duckdb_backend: Backend, cursor_type: str) -> None:
     """Paged rows come from the driver and single reads through SQLAlchemy.
 
     Both parse JSON columns once: a JSON string stays a string.
@@ -223,9 +221,7 @@ def test_json_values_match_in_pages_and_single_reads(
 @pytest.mark.parametrize(
     "url_setting", ["", "?default_collation=nocase"], ids=["column", "database"]
 )
-def test_case_insensitive_collations_do_not_lose_keys(
-    duckdb_backend: Backend, url_setting: str
-) -> None:
+def test_nocase_keys_not_lost(duckdb_backend: Backend, url_setting: str) -> None:
     """Keys equal under NOCASE are still different orders, read once each."""
     collate = "" if url_setting else " COLLATE NOCASE"
     keys = ["x"] * 5 + ["X", "ab-1", "AB-1", "Ab-1", "ab-2", "é", "e\u0301"]
@@ -247,7 +243,7 @@ def test_case_insensitive_collations_do_not_lose_keys(
 
 @pytest.mark.parametrize("infinity", ["infinity", "-infinity"])
 @pytest.mark.parametrize("cursor_type", ["TIMESTAMP", "DATE", "TIMESTAMPTZ"])
-def test_infinite_cursors_are_read_in_one_statement(
+def test_infinite_cursors_single_statement(
     duckdb_backend: Backend, infinity: str, cursor_type: str
 ) -> None:
     duckdb_backend.run(
@@ -265,9 +261,7 @@ def test_infinite_cursors_are_read_in_one_statement(
 
 
 @pytest.mark.parametrize("relation", ["view", "query"])
-def test_views_and_queries_are_read_in_one_statement(
-    duckdb_backend: Backend, relation: str
-) -> None:
+def test_views_queries_single_statement(duckdb_backend: Backend, relation: str) -> None:
     """A view or query would be computed again for every page."""
     make_table(duckdb_backend, "k BIGINT, updated_at TIMESTAMP", [(1, BASE), (2, BASE)])
     duckdb_backend.run("CREATE VIEW v AS SELECT * FROM t")
@@ -297,7 +291,7 @@ def test_views_and_queries_are_read_in_one_statement(
         ('"warehouse"."staging"."orders"', True),  # how dbt names a model
     ],
 )
-def test_only_names_that_resolve_to_tables_are_paged(
+def test_only_base_tables_paged(
     duckdb_backend: Backend, name: str, paged: bool
 ) -> None:
     duckdb_backend.run("CREATE SCHEMA staging")

@@ -487,7 +487,7 @@ def test_stream_memory_stays_flat(backend: Backend) -> None:
     assert peak < 10_000_000
 
 
-def test_rows_carry_only_the_named_columns(backend: Backend) -> None:
+def test_rows_have_named_columns_only(backend: Backend) -> None:
     """Named columns are matched in any case; a missing name is left out."""
     seed(backend, [order(1, BASE), order(2, BASE)])
     source = spec(columns=("STATUS", "total", "no_such_column"))
