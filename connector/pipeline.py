@@ -29,7 +29,7 @@ from connector.prepare import OrderPreparer
 from connector.records import Reject
 from connector.report import RejectReport
 from connector.sink import Batcher, DryRunSink, OrderSink
-from connector.source import CursorWindow, Warehouse
+from connector.source import CursorWindow, ReadAhead, Warehouse
 from connector.state import describe_cursor, lower_bound, open_store
 from connector.state.keeper import LockKeeper
 from connector.summary import RunSummary
@@ -274,7 +274,7 @@ class _SyncRun:
         chunk_rows = self.settings.warehouse.chunk_rows
         for rows in self.warehouse.stream_null_cursor_rows(spec, chunk_rows):
             self.summary.null_cursor += len(rows)
-            self._process_chunk(delivery, rows, revisit=True)
+            self._process_chunk(delivery, rows, self._children(rows), revisit=True)
         if self.summary.null_cursor:
             logger.warning(
                 "%d orders have a NULL cursor column %s; they are read and "
@@ -346,15 +346,22 @@ class _SyncRun:
     def _process_chunks(
         self, delivery: Delivery, chunks: Iterable[Rows], *, revisit: bool
     ) -> None:
-        for rows in chunks:
-            self._process_chunk(delivery, rows, revisit=revisit)
+        # Each chunk's child rows are read with it, in the read-ahead thread.
+        for rows, children in ReadAhead(chunks, self._children):
+            self._process_chunk(delivery, rows, children, revisit=revisit)
 
-    def _process_chunk(self, delivery: Delivery, rows: Rows, *, revisit: bool) -> None:
+    def _process_chunk(
+        self,
+        delivery: Delivery,
+        rows: Rows,
+        children: dict[str, dict[str, Rows]],
+        *,
+        revisit: bool,
+    ) -> None:
         if not rows:
             return
         self.summary.rows_read += len(rows)
         key_column = self.mapper.orders_spec.key
-        children = self._children(rows, key_column)
         keys = [str(row[key_column]) for row in rows]
         known = {} if self.force else self.store.fingerprints(self.name, keys)
         duplicated = _duplicated(keys)
@@ -409,7 +416,11 @@ class _SyncRun:
         """Return whether this version of the order was handled in this run."""
         return key in self.revisited and self.revisited[key] == cursor
 
-    def _children(self, rows: Rows, key_column: str) -> dict[str, dict[str, Rows]]:
+    def _children(self, rows: Rows) -> dict[str, dict[str, Rows]]:
+        """Read the child rows of ``rows``, grouped by child source and key."""
+        if not rows:
+            return {}
+        key_column = self.mapper.orders_spec.key
         keys = [row[key_column] for row in rows]
         grouped: dict[str, dict[str, Rows]] = {}
         for name, spec in self.mapper.child_specs.items():

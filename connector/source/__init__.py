@@ -2,12 +2,15 @@
 
 Public names::
 
-    from connector.source import CursorWindow, Relation, SourceSpec, Warehouse
+    from connector.source import (
+        CursorWindow, ReadAhead, Relation, SourceSpec, Warehouse,
+    )
 """
 
 from __future__ import annotations
 
+from connector.source.readahead import ReadAhead
 from connector.source.spec import CursorWindow, Relation, SourceSpec
 from connector.source.warehouse import Warehouse
 
-__all__ = ["CursorWindow", "Relation", "SourceSpec", "Warehouse"]
+__all__ = ["CursorWindow", "ReadAhead", "Relation", "SourceSpec", "Warehouse"]
