@@ -128,7 +128,8 @@ def _check_backfill(settings: Settings, options: RunOptions) -> None:
     since, until = options.since, options.until
     if since is not None and until is not None and not since < until:
         raise ConfigError(
-            f"--since {since} is not before --until {until}, so the backfill "
+            f"--since {describe_cursor(since)} is not before --until "
+            f"{describe_cursor(until)}, so the backfill "
             "range is empty; swap the bounds"
         )
 
@@ -355,7 +356,7 @@ def _check_cursor_kind(settings: Settings, values: dict[str, Any]) -> None:
         given = _cursor_kind(value)
         if given != expected:
             raise ConfigError(
-                f"{name} {value} is a {given}, but the cursor column "
+                f"{name} {describe_cursor(value)} is a {given}, but the cursor column "
                 f"{spec.cursor} holds a {expected} (for example "
                 f"{describe_cursor(sample)}). Give the value in that form."
             )

@@ -24,6 +24,7 @@ from connector import api, log
 from connector.errors import ConnectorError
 from connector.pipeline import RunOptions
 from connector.prepare import serialise
+from connector.state import describe_cursor
 from connector.summary import RunSummary
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -267,7 +268,7 @@ def state_set(ctx: click.Context, config_path: Path, cursor: str) -> None:
     value = parse_cursor(cursor)
     with _errors(ctx):
         api.state_set(config_path, value)
-    click.echo(f"high-water mark set to {value}")
+    click.echo(f"high-water mark set to {describe_cursor(value)}")
 
 
 @main.command()

@@ -274,7 +274,7 @@ def test_state_set_moves_high_water_mark(shop: Path, standin: StandIn) -> None:
     state_info = json.loads(invoke("state", "show", "-c", shop).stdout)
     summary = json.loads(invoke("run", "--json", "-c", shop).stdout)
 
-    assert f"high-water mark set to {mark}" in result.stdout
+    assert f"high-water mark set to {mark.isoformat()}" in result.stdout
     assert state_info["high_water_mark"]["value"] == mark.isoformat()
     assert 0 < newer < ORDERS
     assert summary["mode"] == "incremental"

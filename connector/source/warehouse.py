@@ -144,10 +144,22 @@ class Warehouse:
             # connection string, password included.
             raise SourceError(
                 f"cannot connect to the {self.dialect} warehouse: "
-                f"{self._redactor.driver_message(exc)} Check the connection "
-                "settings (host, port, user, password or file path). If the "
-                "warehouse was down or unreachable, running again may succeed."
+                f"{self._redactor.driver_message(exc)} {self._connect_hint()}"
             ) from None
+
+    def _connect_hint(self) -> str:
+        if self.dialect in ("duckdb", "sqlite"):
+            # A local file has no host or login; what fails is the path, a
+            # lock held by another process, or a setting in the URL's query.
+            return (
+                "Check the file path in warehouse.url, that no other process "
+                "holds the file open for writing, and the settings after '?' "
+                "in the URL."
+            )
+        return (
+            "Check the connection settings (host, port, user, password). If "
+            "the warehouse was down or unreachable, running again may succeed."
+        )
 
     def resolve(self, spec: SourceSpec) -> SourceSpec:
         """Return ``spec`` with a dbt ``model`` replaced by its table.

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from source_backends import Backend
 
 from connector.config import WarehouseSettings
-from connector.errors import ConfigError
+from connector.errors import ConfigError, SourceError
 from connector.source import CursorWindow, Relation, SourceSpec, Warehouse
 
 HUGE = 170141183460469231731687303715884105727
@@ -101,6 +101,19 @@ def test_missing_duckdb_file_not_created(tmp_path: Path) -> None:
 
     assert "shp.duckdb does not exist" in str(caught.value)
     assert not (tmp_path / "shp.duckdb").exists()
+
+
+def test_bad_duckdb_setting_points_at_the_url_not_a_login(tmp_path: Path) -> None:
+    duckdb.connect(str(tmp_path / "shop.duckdb")).close()
+    settings = WarehouseSettings(url="duckdb:///shop.duckdb?no_such_setting=1")
+
+    with pytest.raises(SourceError) as caught:
+        Warehouse.connect(settings, tmp_path)
+
+    message = str(caught.value)
+    assert "no_such_setting" in message
+    assert "settings after '?'" in message
+    assert "password" not in message
 
 
 def _set_zone(warehouse: Warehouse, zone: str) -> None:
