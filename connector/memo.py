@@ -59,14 +59,11 @@ class RegionMemo(Generic[Value]):
         return value  # type: ignore[return-value]
 
     def __len__(self) -> int:
-        """Distinct keys held (a key in both generations counts once)."""
-        keys = {
-            (region, text)
-            for generation in (self._old, self._young)
-            for region, texts in generation.items()
-            for text in texts
-        }
-        return len(keys)
+        """Entries held; a key kept in both generations counts twice."""
+        # list() copies the values at once, so another thread adding a
+        # region cannot change the dict while it is summed.
+        generations = (self._old, self._young)
+        return sum(len(texts) for gen in generations for texts in list(gen.values()))
 
     def clear(self) -> None:
         """Forget every value."""

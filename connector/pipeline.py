@@ -84,12 +84,16 @@ def run(settings: Settings, options: RunOptions | None = None) -> RunSummary:
 
     with Warehouse.connect(settings.warehouse, settings.base_dir) as warehouse:
         store = open_store(settings, warehouse)
+        sources = [mapper.orders_spec, *mapper.child_specs.values()]
         try:
-            with store.lock(
-                name,
-                owner=f"run-{uuid.uuid4().hex[:8]}",
-                timeout_seconds=settings.state.lock_timeout_seconds,
-            ) as lock:
+            with (
+                store.lock(
+                    name,
+                    owner=f"run-{uuid.uuid4().hex[:8]}",
+                    timeout_seconds=settings.state.lock_timeout_seconds,
+                ) as lock,
+                warehouse.bounded_buffer(sources),
+            ):
                 summary = _SyncRun(
                     settings, options, mapper, warehouse, store, lock
                 ).execute()

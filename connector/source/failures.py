@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
 
 from connector.errors import SourceError
+from connector.source.buffer import is_out_of_memory
 from connector.source.spec import SourceSpec
 
 _MAX_MESSAGE = 400
@@ -103,6 +104,12 @@ def query_error(redactor: Redactor, exc: DBAPIError, label: str) -> SourceError:
     A lost connection may succeed on a later run; a failed query does not.
     """
     message = f"query on {label} failed: {redactor.driver_message(exc)}"
+    # DuckDB reports it as an OperationalError, like a lost connection.
+    if is_out_of_memory(exc):
+        return permanent_error(
+            f"{message} Give DuckDB more memory with memory_limit in "
+            "warehouse.url, such as duckdb:///shop.duckdb?memory_limit=4GB."
+        )
     if is_connection_error(exc):
         return SourceError(
             f"{message} The connection failed; running again may succeed."

@@ -16,6 +16,7 @@ the session's or the machine's time zone.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import logging
@@ -31,7 +32,7 @@ from sqlalchemy.sql.elements import TextClause
 
 from connector.config import WarehouseSettings
 from connector.errors import SourceError
-from connector.source import failures, pages, query
+from connector.source import buffer, failures, pages, query
 from connector.source import keys as key_values
 from connector.source.binding import bind_spec, check_cursor_bound
 from connector.source.columns import Column, Row, describe_columns, row_builder
@@ -73,6 +74,8 @@ class Warehouse:
         self._redactor = redactor or Redactor()
         self._bound: dict[SourceSpec, query.BoundSpec] = {}
         self._relations: dict[str, list[Column]] = {}
+        # Whether bounded_buffer has capped DuckDB's buffer pool.
+        self._capped = False
 
     @classmethod
     def connect(cls, settings: WarehouseSettings, base_dir: Path) -> Warehouse:
@@ -129,6 +132,36 @@ class Warehouse:
     def close(self) -> None:
         """Close every pooled connection."""
         self._engine.dispose()
+
+    @contextlib.contextmanager
+    def bounded_buffer(self, specs: Sequence[SourceSpec]) -> Iterator[bool]:
+        """Cap DuckDB's buffer pool inside if ``specs`` are all base tables.
+
+        Yields whether the cap applies: only to a DuckDB file whose URL sets
+        no memory limit, and only when every source is a base table, which
+        the sync reads in pages or by key (see ``connector.source.buffer``).
+        A read that runs out of memory under the cap lifts it and runs again.
+        """
+        if self.dialect != "duckdb" or not buffer.may_cap(self._engine.url):
+            yield False
+            return
+        labels = [spec.relation.table or spec.relation.model or "" for spec in specs]
+        if not all(map(self._is_base_table, specs, labels)):
+            yield False
+            return
+        logger.info(
+            "DuckDB's buffer pool is capped at %s while the sync reads; set "
+            "memory_limit in warehouse.url to choose another size",
+            buffer.READ_MEMORY_LIMIT,
+        )
+        buffer.set_limit(self._engine, buffer.READ_MEMORY_LIMIT)
+        self._capped = True
+        try:
+            yield True
+        finally:
+            if self._capped:
+                self._capped = False
+                buffer.reset_limit(self._engine)
 
     def ping(self) -> None:
         """Run ``SELECT 1``.
@@ -318,6 +351,10 @@ class Warehouse:
         """Return whether the window of ``spec`` is read in pages (DuckDB tables)."""
         if self.dialect != "duckdb" or not pages.can_page(bound):
             return False
+        return self._is_base_table(spec, bound.label)
+
+    def _is_base_table(self, spec: SourceSpec, label: str) -> bool:
+        """Tell whether DuckDB resolves the relation of ``spec`` to a base table."""
         table = self.resolve(spec).relation.table
         if table is None:
             return False
@@ -325,12 +362,12 @@ class Warehouse:
             [part.name for part in parse_table_name(table)]
         )
         try:
-            rows = self._fetch(statement, params, bound.label)
+            rows = self._fetch(statement, params, label)
         except SourceError as exc:
             logger.warning(
-                "could not look up %s in the DuckDB catalog (%s); reading its "
-                "window in one statement",
-                bound.label,
+                "could not look up %s in the DuckDB catalog (%s); reading it "
+                "as a view, in one statement",
+                label,
                 exc,
             )
             return False
@@ -368,6 +405,7 @@ class Warehouse:
         self, statement: TextClause, params: dict[str, Any], chunk_rows: int, label: str
     ) -> Iterator[list[Row]]:
         options = {"stream_results": True, "yield_per": chunk_rows}
+        started = False
         try:
             with self._engine.connect() as conn:
                 result = conn.execute(statement, params, execution_options=options)
@@ -376,28 +414,58 @@ class Warehouse:
                 with result:
                     build = row_builder(self.dialect, _description(result))
                     for part in result.partitions(chunk_rows):
+                        started = True
                         yield [build(row) for row in part]
         except DBAPIError as exc:
-            raise failures.query_error(self._redactor, exc, label) from exc
+            if started or not self._lift_cap(exc, label):
+                raise failures.query_error(self._redactor, exc, label) from exc
+        else:
+            return
+        yield from self._stream(statement, params, chunk_rows, label)
 
     def _fetch(
         self, statement: TextClause, params: dict[str, Any], label: str
     ) -> list[Row]:
+        try:
+            return self._fetch_rows(statement, params)
+        except DBAPIError as exc:
+            if not self._lift_cap(exc, label):
+                raise failures.query_error(self._redactor, exc, label) from exc
+        try:
+            return self._fetch_rows(statement, params)
+        except DBAPIError as exc:
+            raise failures.query_error(self._redactor, exc, label) from exc
+
+    def _fetch_rows(self, statement: TextClause, params: dict[str, Any]) -> list[Row]:
         # On DuckDB the rows are the driver's own tuples: it has no
         # server-side cursors, so SQLAlchemy buffers nothing ahead, and
         # skipping its Row objects made child reads 1.1 times faster.
-        try:
-            with (
-                self._engine.connect() as conn,
-                conn.execute(statement, params) as result,
-            ):
-                raw = self.dialect == "duckdb"
-                build = row_builder(self.dialect, _description(result), raw_json=raw)
-                # One fetchall is several times cheaper than fetching row by row.
-                rows = result.cursor.fetchall() if raw else result.fetchall()
-                return [build(row) for row in rows]
-        except DBAPIError as exc:
-            raise failures.query_error(self._redactor, exc, label) from exc
+        with (
+            self._engine.connect() as conn,
+            conn.execute(statement, params) as result,
+        ):
+            raw = self.dialect == "duckdb"
+            build = row_builder(self.dialect, _description(result), raw_json=raw)
+            # One fetchall is several times cheaper than fetching row by row.
+            rows = result.cursor.fetchall() if raw else result.fetchall()
+            return [build(row) for row in rows]
+
+    def _lift_cap(self, exc: DBAPIError, label: str) -> bool:
+        """Lift the buffer cap after DuckDB ran out of memory under it.
+
+        Returns whether it did, so that the caller reads again.
+        """
+        if not self._capped or not buffer.is_out_of_memory(exc):
+            return False
+        logger.info(
+            "reading %s needed more memory than the capped buffer pool (%s); "
+            "DuckDB's own limit applies for the rest of the run",
+            label,
+            buffer.READ_MEMORY_LIMIT,
+        )
+        buffer.reset_limit(self._engine)
+        self._capped = False
+        return True
 
     def _relation_error(
         self, exc: DBAPIError, label: str, table: str | None

@@ -1,0 +1,157 @@
+"""DuckDB's buffer pool capped while the sync reads base tables of a file."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import duckdb
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+from connector.config import WarehouseSettings
+from connector.errors import SourceError
+from connector.source import CursorWindow, Relation, SourceSpec, Warehouse
+from connector.source.buffer import may_cap
+
+ORDERS = SourceSpec(Relation(table="orders"), key="order_id", cursor="updated_at")
+LINES = SourceSpec(Relation(table="lines"), key="order_id")
+LINES_VIEW = SourceSpec(Relation(table="lines_view"), key="order_id")
+
+# 20,000 orders of about 19 KiB each: one page of 5,000 is about 95 MiB.
+_WIDE = """
+CREATE TABLE orders AS
+SELECT i AS order_id,
+       TIMESTAMP '2025-01-01' + to_seconds(i) AS updated_at,
+       repeat(md5(i::VARCHAR), 600) AS payload
+FROM range(20000) AS t(i)
+"""
+
+
+def _shop(tmp_path: Path, orders_sql: str | None = None) -> Path:
+    path = tmp_path / "shop.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute(
+        orders_sql
+        or "CREATE TABLE orders AS SELECT i AS order_id, "
+        "TIMESTAMP '2025-01-01' + to_seconds(i) AS updated_at FROM range(100) t(i)"
+    )
+    con.execute("CREATE TABLE lines AS SELECT order_id, 1 AS qty FROM orders")
+    con.execute("CREATE VIEW lines_view AS SELECT * FROM lines")
+    con.close()
+    return path
+
+
+def _limit(warehouse: Warehouse) -> str:
+    with warehouse.engine.connect() as conn:
+        query = sa.text("SELECT current_setting('memory_limit')")
+        return str(conn.execute(query).scalar_one())
+
+
+def _connect(tmp_path: Path, query: str = "") -> Warehouse:
+    settings = WarehouseSettings(url=f"duckdb:///shop.duckdb{query}")
+    return Warehouse.connect(settings, tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("", True),
+        ("?threads=1", True),
+        ("?memory_limit=1GB", False),
+        ("?MAX_MEMORY=1GB", False),
+    ],
+)
+def test_cap_only_files_without_a_limit_of_their_own(
+    tmp_path: Path, query: str, expected: bool
+) -> None:
+    path = _shop(tmp_path)
+
+    assert may_cap(make_url(f"duckdb:///{path}{query}")) is expected
+
+
+def test_memory_databases_and_missing_files_are_not_capped(tmp_path: Path) -> None:
+    assert not may_cap(make_url("duckdb:///:memory:"))
+    assert not may_cap(make_url("duckdb://"))
+    assert not may_cap(make_url(f"duckdb:///{tmp_path / 'none.duckdb'}"))
+
+
+def test_base_tables_are_read_under_the_cap_and_the_limit_is_reset(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    _shop(tmp_path)
+    caplog.set_level(logging.INFO, logger="connector.source.warehouse")
+
+    with _connect(tmp_path) as warehouse:
+        default = _limit(warehouse)
+        with warehouse.bounded_buffer([ORDERS, LINES]) as capped:
+            inside = _limit(warehouse)
+            rows = [
+                r
+                for chunk in warehouse.stream_rows(ORDERS, CursorWindow(), 30)
+                for r in chunk
+            ]
+        after = _limit(warehouse)
+
+    assert capped is True
+    assert inside == "30.5 MiB"
+    assert after == default
+    assert len(rows) == 100
+    assert "capped at 32MB" in caplog.text
+
+
+def test_a_view_among_the_sources_keeps_duckdbs_limit(tmp_path: Path) -> None:
+    _shop(tmp_path)
+
+    with _connect(tmp_path) as warehouse:
+        default = _limit(warehouse)
+        with warehouse.bounded_buffer([ORDERS, LINES_VIEW]) as capped:
+            inside = _limit(warehouse)
+
+    assert capped is False
+    assert inside == default
+
+
+def test_a_limit_in_the_url_is_left_alone(tmp_path: Path) -> None:
+    _shop(tmp_path)
+
+    with (
+        _connect(tmp_path, "?memory_limit=64MB") as warehouse,
+        warehouse.bounded_buffer([ORDERS, LINES]) as capped,
+    ):
+        inside = _limit(warehouse)
+
+    assert capped is False
+    assert inside == "61.0 MiB"
+
+
+def test_wide_rows_lift_the_cap_and_are_read_again(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    _shop(tmp_path, _WIDE)
+    caplog.set_level(logging.INFO, logger="connector.source.warehouse")
+
+    with _connect(tmp_path) as warehouse:
+        default = _limit(warehouse)
+        with warehouse.bounded_buffer([ORDERS, LINES]) as capped:
+            chunks = list(warehouse.stream_rows(ORDERS, CursorWindow(), 5000))
+            during = _limit(warehouse)
+
+    keys = [row["order_id"] for chunk in chunks for row in chunk]
+    assert capped is True
+    assert keys == list(range(20000))
+    assert during == default
+    assert "needed more memory than the capped buffer pool" in caplog.text
+
+
+def test_out_of_memory_under_the_users_limit_names_the_setting(tmp_path: Path) -> None:
+    _shop(tmp_path, _WIDE)
+
+    with (
+        _connect(tmp_path, "?memory_limit=16MB") as warehouse,
+        pytest.raises(SourceError) as caught,
+    ):
+        list(warehouse.stream_rows(ORDERS, CursorWindow(), 5000))
+
+    assert "memory_limit in warehouse.url" in str(caught.value)
