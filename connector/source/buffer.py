@@ -3,9 +3,9 @@
 DuckDB keeps every block it has read from a database file in memory, up to
 ``memory_limit`` (80% of the machine's memory by default). The sync reads
 the orders table page by page and looks up child rows by key, so a run
-touches every block once or a few times, and without a cap its memory
-grows to the size of the file: 78 MB more for the 1,000,000-order
-benchmark shop, gigabytes for a large one. A read of a base table in pages
+touches every block once or a few times. Without a cap its memory grows to
+the size of the file: 78 MB more for the 1,000,000-order benchmark shop,
+gigabytes for a large one. A read of a base table in pages
 needs a few megabytes, so while the sync reads only base tables of a
 DuckDB file, and the URL sets no limit of its own, the buffer pool is
 capped at :data:`READ_MEMORY_LIMIT`. Blocks dropped from it are read again
@@ -38,7 +38,7 @@ _LIMIT_SETTINGS = ("memory_limit", "max_memory")
 def may_cap(url: URL) -> bool:
     """Tell whether a DuckDB URL names a local file and sets no memory limit.
 
-    An in-memory database holds its tables in the buffer pool itself, so
+    An in-memory database keeps its tables in the buffer pool itself, so
     it is never capped.
     """
     if any(name.lower() in _LIMIT_SETTINGS for name in url.query):

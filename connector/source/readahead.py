@@ -3,7 +3,7 @@
 The warehouse driver runs its query without holding the GIL, so the next
 page and its child rows are read while the sync maps, hashes and validates
 the rows it has. Only one chunk is read ahead, which bounds the memory to
-two chunks, and the consumer sees the chunks and any read error in the
+two chunks, and the consumer gets the chunks and any read error in the
 order a plain loop would.
 """
 
@@ -19,7 +19,8 @@ Extra = TypeVar("Extra")
 
 _END = object()
 
-# What the worker hands over: a chunk with its extra, the end, or an error.
+# Items the worker puts on the queue: a chunk with its extra, the end, or
+# an error.
 _Item = tuple[str, object, object]
 
 
