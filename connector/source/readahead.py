@@ -9,10 +9,13 @@ order a plain loop would.
 
 from __future__ import annotations
 
+import logging
 import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from typing import Generic, TypeVar
+
+logger = logging.getLogger(__name__)
 
 Chunk = TypeVar("Chunk")
 Extra = TypeVar("Extra")
@@ -30,9 +33,13 @@ class ReadAhead(Generic[Chunk, Extra]):
     ``source`` and ``load`` run only in the worker thread, never two at a
     time. An exception they raise is raised by the iteration, after the
     pairs read before it. Leaving the iteration early, by ``break`` or an
-    exception, stops the worker, waits for its current read to finish and
-    closes ``source`` if it is a generator.
+    exception, stops the worker, waits up to ``join_seconds`` for its
+    current read to finish and then closes ``source`` if it is a generator.
     """
+
+    #: Seconds to wait, when the iteration is left early, for a read that is
+    #: still running before leaving it to finish on its own.
+    join_seconds = 5.0
 
     def __init__(self, source: Iterable[Chunk], load: Callable[[Chunk], Extra]) -> None:
         self._source = iter(source)
@@ -59,10 +66,16 @@ class ReadAhead(Generic[Chunk, Extra]):
         finally:
             self._stopping = True
             self._permits.release()
-            worker.join()
-            close = getattr(self._source, "close", None)
-            if close is not None:
-                close()
+            worker.join(self.join_seconds)
+            if worker.is_alive():
+                # A long statement (a heavy view, say) must not hold up an
+                # interrupted run. The worker stops after that read, and the
+                # source is closed when it is garbage collected.
+                logger.info("stopped waiting for a read that is still running")
+            else:
+                close = getattr(self._source, "close", None)
+                if close is not None:
+                    close()
 
     def _work(self) -> None:
         while True:

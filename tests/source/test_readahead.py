@@ -114,3 +114,29 @@ def test_consumer_error_stops_the_worker() -> None:
 
 def test_empty_source_yields_nothing() -> None:
     assert list(ReadAhead(iter(()), len)) == []
+
+
+def test_leaving_early_does_not_wait_for_a_long_read() -> None:
+    reading = threading.Event()
+    release = threading.Event()
+    finished = threading.Event()
+
+    def load(chunk: int) -> int:
+        if chunk == 1:
+            reading.set()
+            release.wait(10)
+            finished.set()
+        return chunk
+
+    ahead = ReadAhead(range(3), load)
+    ahead.join_seconds = 0.1
+    for _chunk, _ in ahead:
+        assert reading.wait(5)
+        started = time.monotonic()
+        break
+    waited = time.monotonic() - started
+
+    assert waited < 5
+    assert not finished.is_set()
+    release.set()
+    assert finished.wait(5)
