@@ -30,6 +30,10 @@ _SHRINK_FACTOR = 0.9
 _MIN_BUDGET_SHARE = 0.5
 #: Share of the budget won back after each window without a 429.
 _RECOVERY_STEP = 0.05
+#: Waits for the budget at least this long are logged, at most one line per
+#: _REPORT_EVERY_SECONDS.
+_REPORTED_WAIT_SECONDS = 5.0
+_REPORT_EVERY_SECONDS = 30.0
 
 
 @dataclass(slots=True)
@@ -71,6 +75,7 @@ class Pacer:
         self._paused_until = 0.0
         self._share = 1.0
         self._calm_since = clock()
+        self._reported_at = -_REPORT_EVERY_SECONDS
 
     @property
     def effective_budget(self) -> int:
@@ -97,7 +102,24 @@ class Pacer:
                         slot = Slot(nbytes)
                         self._slots.append(slot)
                         return slot
+                    self._report_wait(now, wait)
             self._sleep(wait)
+
+    def _report_wait(self, now: float, wait: float) -> None:
+        # A run paced for minutes would otherwise log nothing and look hung.
+        if wait < _REPORTED_WAIT_SECONDS:
+            return
+        if now - self._reported_at < _REPORT_EVERY_SECONDS:
+            return
+        self._reported_at = now
+        logger.info(
+            "pacing: waiting %.0f s for room in the byte budget of %d bytes "
+            "per %g s (northbeam.pacing.budget_bytes, this sync's share of "
+            "the API key's limit)",
+            wait,
+            self.effective_budget,
+            self.window_seconds,
+        )
 
     def finish(self, slot: Slot) -> None:
         """Record that the request of ``slot`` ended, with a response or an error."""

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import random
 import threading
 import time
 from dataclasses import dataclass
 
+import pytest
 from sink_fakes import FakeClock
 
 from connector.config import PacingSettings
@@ -164,3 +166,28 @@ def test_pacer_threads_stay_within_budget() -> None:
 
     assert len(sent) == 32
     assert _max_window_bytes(sent, window, at_answer=False) <= budget
+
+
+def test_long_waits_are_logged_at_most_every_30_seconds(
+    clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="connector.sink.pacer")
+    pacer = _pacer(clock, budget=10_000, window=60.0)
+    for _ in range(8):
+        _send(pacer, clock, 5_000, 0.1)
+
+    waits = [r for r in caplog.records if "waiting" in r.getMessage()]
+    assert 1 <= len(waits) < 8
+    assert "northbeam.pacing.budget_bytes" in waits[0].getMessage()
+    assert "10000 bytes per 60 s" in waits[0].getMessage()
+
+
+def test_short_waits_are_not_logged(
+    clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="connector.sink.pacer")
+    pacer = _pacer(clock, budget=10_000, window=2.0)
+    for _ in range(8):
+        _send(pacer, clock, 5_000, 0.1)
+
+    assert "waiting" not in caplog.text
