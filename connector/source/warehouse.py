@@ -51,6 +51,8 @@ MAX_KEYS_PER_STATEMENT = 1000
 #: chunk_rows keys at once (5,000 by default), and 5,000 keys per statement
 #: read child rows 1.35 times faster than 1,000 (DuckDB 2.0.1).
 MAX_KEYS_PER_LIST = 10_000
+# How DuckDB starts its error when another process holds the file's lock.
+_DUCKDB_LOCKED = "Could not set lock on file"
 #: Rows fetched per round trip while ``changed_keys`` reads its key list.
 _KEY_SCAN_ROWS = 10_000
 
@@ -177,10 +179,17 @@ class Warehouse:
             # connection string, password included.
             raise SourceError(
                 f"cannot connect to the {self.dialect} warehouse: "
-                f"{self._redactor.driver_message(exc)} {self._connect_hint()}"
+                f"{self._redactor.driver_message(exc)} {self._connect_hint(exc)}"
             ) from None
 
-    def _connect_hint(self) -> str:
+    def _connect_hint(self, exc: SQLAlchemyError) -> str:
+        if self.dialect == "duckdb" and _DUCKDB_LOCKED in str(exc):
+            return (
+                f"Another process has {self._engine.url.database} open: DuckDB "
+                "lets only one process open a file while it is open for "
+                "writing. It may be another sync on this file or a job that "
+                "writes it, such as dbt. Run again once it has finished."
+            )
         if self.dialect in ("duckdb", "sqlite"):
             # A local file has no host or login; what fails is the path, a
             # lock held by another process, or a setting in the URL's query.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -17,6 +19,12 @@ from connector.errors import ConfigError, SourceError
 from connector.source import CursorWindow, Relation, SourceSpec, Warehouse
 
 HUGE = 170141183460469231731687303715884105727
+
+# Opens a DuckDB file for writing, says so, and keeps it open.
+HOLD_FILE = (
+    "import sys, time, duckdb; con = duckdb.connect(sys.argv[1]); "
+    "print('open', flush=True); time.sleep(60)"
+)
 
 
 def test_hugeint_and_nested_types(duckdb_backend: Backend) -> None:
@@ -114,6 +122,27 @@ def test_bad_duckdb_setting_points_at_the_url_not_a_login(tmp_path: Path) -> Non
     assert "no_such_setting" in message
     assert "settings after '?'" in message
     assert "password" not in message
+
+
+def test_file_locked_by_another_process_says_so(tmp_path: Path) -> None:
+    path = tmp_path / "shop.duckdb"
+    duckdb.connect(str(path)).close()
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_FILE, str(path)], stdout=subprocess.PIPE
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline() == b"open\n"
+        with pytest.raises(SourceError) as caught:
+            Warehouse.connect(WarehouseSettings(url="duckdb:///shop.duckdb"), tmp_path)
+    finally:
+        holder.kill()
+        holder.communicate()
+
+    message = str(caught.value)
+    assert f"Another process has {path} open" in message
+    assert "Run again once it has finished" in message
+    assert caught.value.retryable is True
 
 
 def _set_zone(warehouse: Warehouse, zone: str) -> None:
