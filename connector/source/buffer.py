@@ -7,12 +7,13 @@ touches every block once or a few times. Without a cap its memory grows to
 the size of the file: 78 MB more for the 1,000,000-order benchmark shop,
 gigabytes for a large one. A read of a base table in pages
 needs a few megabytes, so while the sync reads only base tables of a
-DuckDB file, and the URL sets no limit of its own, the buffer pool is
-capped at :data:`READ_MEMORY_LIMIT`. Blocks dropped from it are read again
-from the operating system's file cache. Views and queries can need much
-more memory, so a sync that reads any of them keeps DuckDB's setting, and
-a read that runs out of memory under the cap (wide rows, such as large
-JSON columns) lifts it and runs again.
+DuckDB file in pages, and nothing has set a limit of its own, the buffer
+pool is capped at :data:`READ_MEMORY_LIMIT`. Blocks dropped from it are
+read again from the operating system's file cache. Views, queries and a
+window read in one sorted statement can need much more memory, so a sync
+that reads any of them keeps DuckDB's setting. A read that fails under the
+cap (wide rows such as large JSON columns run out of memory, and spilling
+fails on a read-only disk) lifts it and runs again.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ READ_MEMORY_LIMIT = "32MB"
 
 _MEMORY_SIZE = re.compile(r"[0-9]+(\.[0-9]+)? ?[A-Za-z]{1,3}")
 
+_CURRENT = "SELECT current_setting('memory_limit')"
+
 # DuckDB's names for the setting; max_memory is an alias of memory_limit.
 _LIMIT_SETTINGS = ("memory_limit", "max_memory")
 
@@ -44,6 +47,19 @@ def may_cap(url: URL) -> bool:
     if any(name.lower() in _LIMIT_SETTINGS for name in url.query):
         return False
     return bool(url.database) and Path(str(url.database)).is_file()
+
+
+def is_default_limit(engine: Engine) -> bool:
+    """Tell whether ``memory_limit`` of the engine's database is DuckDB's default.
+
+    Other code in this process may have set a limit on the same file's
+    database instance, which the sync must neither replace nor reset.
+    """
+    with engine.connect() as conn:
+        current = conn.execute(sa.text(_CURRENT)).scalar_one()
+    with duckdb.connect(":memory:") as fresh:
+        default = fresh.execute(_CURRENT).fetchone()
+    return default is not None and current == default[0]
 
 
 def set_limit(engine: Engine, limit: str) -> None:
@@ -60,8 +76,8 @@ def set_limit(engine: Engine, limit: str) -> None:
 def reset_limit(engine: Engine) -> None:
     """Return ``memory_limit`` to DuckDB's default.
 
-    That is the limit the instance started with when its URL set none,
-    which is the only case :func:`may_cap` allows.
+    That is the limit the instance had before the cap, which
+    :func:`is_default_limit` checked.
     """
     with engine.connect() as conn:
         conn.execute(sa.text("RESET memory_limit"))

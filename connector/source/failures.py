@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable
 from urllib.parse import quote, quote_plus
 
+import duckdb
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
 
@@ -95,6 +96,10 @@ def is_connection_error(exc: DBAPIError) -> bool:
     """Tell whether ``exc`` is a lost or refused connection, not a bad query."""
     if exc.connection_invalidated:
         return True
+    if isinstance(exc.orig, duckdb.Error):
+        # DuckDB runs in this process: its OperationalErrors are failed
+        # reads or writes of the file (I/O, memory), not lost connections.
+        return False
     return isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError)
 
 

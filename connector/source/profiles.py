@@ -183,7 +183,11 @@ def _duckdb_url(target: dict[str, Any], project_dir: Path) -> URL:
     path = str(target.get("path") or ":memory:")
     if path != ":memory:" and not Path(path).expanduser().is_absolute():
         path = str(project_dir / path)
-    return URL.create("duckdb", database=path)
+    # dbt-duckdb's settings (memory_limit, threads, ...) are DuckDB settings,
+    # which duckdb-engine takes from the URL's query.
+    settings = target.get("settings") or {}
+    query = {str(name): str(value) for name, value in dict(settings).items()}
+    return URL.create("duckdb", database=path, query=query)
 
 
 def _postgres_url(target: dict[str, Any]) -> URL:

@@ -53,6 +53,8 @@ MAX_KEYS_PER_STATEMENT = 1000
 MAX_KEYS_PER_LIST = 10_000
 # How DuckDB starts its error when another process holds the file's lock.
 _DUCKDB_LOCKED = "Could not set lock on file"
+# How DuckDB refuses a second connection of this process with other settings.
+_DUCKDB_OTHER_CONFIG = "with a different configuration"
 #: Rows fetched per round trip while ``changed_keys`` reads its key list.
 _KEY_SCAN_ROWS = 10_000
 
@@ -139,16 +141,13 @@ class Warehouse:
     def bounded_buffer(self, specs: Sequence[SourceSpec]) -> Iterator[bool]:
         """Cap DuckDB's buffer pool inside if ``specs`` are all base tables.
 
-        Yields whether the cap applies: only to a DuckDB file whose URL sets
-        no memory limit, and only when every source is a base table, which
-        the sync reads in pages or by key (see ``connector.source.buffer``).
-        A read that runs out of memory under the cap lifts it and runs again.
+        ``specs[0]`` is the orders source. Yields whether the cap applies:
+        only to a DuckDB file whose limit nothing has set, when every source
+        is a base table and the orders window is read in pages (see
+        ``connector.source.buffer``). A read that fails under the cap lifts
+        it and runs again.
         """
-        if self.dialect != "duckdb" or not buffer.may_cap(self._engine.url):
-            yield False
-            return
-        labels = [spec.relation.table or spec.relation.model or "" for spec in specs]
-        if not all(map(self._is_base_table, specs, labels)):
+        if not self._may_cap(specs):
             yield False
             return
         logger.info(
@@ -164,6 +163,18 @@ class Warehouse:
             if self._capped:
                 self._capped = False
                 buffer.reset_limit(self._engine)
+
+    def _may_cap(self, specs: Sequence[SourceSpec]) -> bool:
+        if self.dialect != "duckdb" or not buffer.may_cap(self._engine.url):
+            return False
+        if not specs or not pages.can_page(self._bind(specs[0])):
+            # The orders window would be one sorted statement, which needs
+            # memory in proportion to the window.
+            return False
+        labels = [spec.relation.table or spec.relation.model or "" for spec in specs]
+        if not all(map(self._is_base_table, specs, labels)):
+            return False
+        return buffer.is_default_limit(self._engine)
 
     def ping(self) -> None:
         """Run ``SELECT 1``.
@@ -190,13 +201,19 @@ class Warehouse:
                 "writing. It may be another sync on this file or a job that "
                 "writes it, such as dbt. Run again once it has finished."
             )
-        if self.dialect in ("duckdb", "sqlite"):
-            # A local file has no host or login; what fails is the path, a
-            # lock held by another process, or a setting in the URL's query.
+        if self.dialect == "duckdb" and _DUCKDB_OTHER_CONFIG in str(exc):
             return (
-                "Check the file path in warehouse.url, that no other process "
-                "holds the file open for writing, and the settings after '?' "
-                "in the URL."
+                f"This process already has {self._engine.url.database} open "
+                "with other DuckDB settings. Give warehouse.url the same "
+                "settings as that connection, or close it before the sync."
+            )
+        if self.dialect in ("duckdb", "sqlite"):
+            # A local file has no host or login; what fails is the path or a
+            # setting in the URL's query.
+            return (
+                "Check the file's path and the settings after '?' in "
+                "warehouse.url, or the path and settings of the dbt profile's "
+                "target when the connection comes from profiles.yml."
             )
         return (
             "Check the connection settings (host, port, user, password). If "
@@ -460,17 +477,21 @@ class Warehouse:
             return [build(row) for row in rows]
 
     def _lift_cap(self, exc: DBAPIError, label: str) -> bool:
-        """Lift the buffer cap after DuckDB ran out of memory under it.
+        """Lift the buffer cap after a read failed under it.
 
-        Returns whether it did, so that the caller reads again.
+        Returns whether it did, so that the caller reads again. Any error
+        lifts it: running out of memory is the usual one, but spilling to
+        disk can fail too (a read-only folder), and a read that fails for
+        another reason fails again without the cap.
         """
-        if not self._capped or not buffer.is_out_of_memory(exc):
+        if not self._capped:
             return False
         logger.info(
-            "reading %s needed more memory than the capped buffer pool (%s); "
-            "DuckDB's own limit applies for the rest of the run",
+            "reading %s failed under the capped buffer pool (%s): %s; reading "
+            "again with DuckDB's own limit for the rest of the run",
             label,
             buffer.READ_MEMORY_LIMIT,
+            type(exc.orig).__name__,
         )
         buffer.reset_limit(self._engine)
         self._capped = False

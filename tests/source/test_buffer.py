@@ -142,7 +142,8 @@ def test_wide_rows_lift_the_cap_and_are_read_again(
     assert capped is True
     assert keys == list(range(20000))
     assert during == default
-    assert "needed more memory than the capped buffer pool" in caplog.text
+    assert "failed under the capped buffer pool" in caplog.text
+    assert "OutOfMemoryException" in caplog.text
 
 
 def test_out_of_memory_under_the_users_limit_names_the_setting(tmp_path: Path) -> None:
@@ -155,3 +156,62 @@ def test_out_of_memory_under_the_users_limit_names_the_setting(tmp_path: Path) -
         list(warehouse.stream_rows(ORDERS, CursorWindow(), 5000))
 
     assert "memory_limit in warehouse.url" in str(caught.value)
+
+
+def test_a_limit_set_in_this_process_is_kept(tmp_path: Path) -> None:
+    path = _shop(tmp_path)
+    # Another engine of this process on the same file shares its instance.
+    own = sa.create_engine(f"duckdb:///{path}")
+    with own.connect() as conn:
+        conn.execute(sa.text("SET memory_limit = '1GB'"))
+
+    with (
+        _connect(tmp_path) as warehouse,
+        warehouse.bounded_buffer([ORDERS, LINES]) as capped,
+    ):
+        inside = _limit(warehouse)
+    with own.connect() as conn:
+        query = sa.text("SELECT current_setting('memory_limit')")
+        after = conn.execute(query).scalar_one()
+    own.dispose()
+
+    assert capped is False
+    assert inside == "953.6 MiB"
+    assert after == "953.6 MiB"
+
+
+def test_a_window_read_in_one_statement_is_not_capped(tmp_path: Path) -> None:
+    # DuckDB's nanosecond timestamps do not bind back exactly, so the window
+    # is one sorted statement, whose memory grows with the window.
+    _shop(
+        tmp_path,
+        "CREATE TABLE orders AS SELECT i AS order_id, "
+        "(TIMESTAMP '2025-01-01' + to_seconds(i))::TIMESTAMP_NS AS updated_at "
+        "FROM range(100) t(i)",
+    )
+
+    with (
+        _connect(tmp_path) as warehouse,
+        warehouse.bounded_buffer([ORDERS, LINES]) as capped,
+    ):
+        pass
+
+    assert capped is False
+
+
+def test_a_failing_read_lifts_the_cap_and_fails_once_more(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    _shop(tmp_path)
+    caplog.set_level(logging.INFO, logger="connector.source.warehouse")
+    broken = SourceSpec(Relation(table="lines"), key="order_id", where="qty / 'x' > 0")
+
+    with _connect(tmp_path) as warehouse:
+        default = _limit(warehouse)
+        with warehouse.bounded_buffer([ORDERS, LINES]):
+            with pytest.raises(SourceError):
+                warehouse.rows_by_keys(broken, [1, 2])
+            during = _limit(warehouse)
+
+    assert during == default
+    assert caplog.text.count("failed under the capped buffer pool") == 1

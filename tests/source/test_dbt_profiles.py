@@ -76,6 +76,21 @@ def test_postgres_target_becomes_psycopg_url(tmp_path: Path) -> None:
     assert "pg-secret" not in str(url)
 
 
+def test_duckdb_target_settings_go_into_the_url(tmp_path: Path) -> None:
+    profile = (
+        "shop:\n  target: lake\n  outputs:\n    lake:\n      type: duckdb\n"
+        "      path: lake.duckdb\n"
+        "      settings: {memory_limit: 8GB, threads: 2}\n"
+    )
+    settings = write_profiles(tmp_path, profile)
+
+    url = profile_connection(settings, tmp_path, {})
+
+    assert not isinstance(url, SnowflakeSettings)
+    assert url.database == str(tmp_path / "lake.duckdb")
+    assert dict(url.query) == {"memory_limit": "8GB", "threads": "2"}
+
+
 def test_target_by_setting_or_env(tmp_path: Path) -> None:
     settings = write_profiles(tmp_path, POSTGRES_PROFILE)
     lake = settings.model_copy(update={"target": "lake"})

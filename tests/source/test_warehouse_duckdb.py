@@ -120,7 +120,7 @@ def test_bad_duckdb_setting_points_at_the_url_not_a_login(tmp_path: Path) -> Non
 
     message = str(caught.value)
     assert "no_such_setting" in message
-    assert "settings after '?'" in message
+    assert "settings after '?' in warehouse.url" in message
     assert "password" not in message
 
 
@@ -143,6 +143,19 @@ def test_file_locked_by_another_process_says_so(tmp_path: Path) -> None:
     assert f"Another process has {path} open" in message
     assert "Run again once it has finished" in message
     assert caught.value.retryable is True
+
+
+def test_file_open_in_this_process_with_other_settings(tmp_path: Path) -> None:
+    path = tmp_path / "shop.duckdb"
+    own = duckdb.connect(str(path), config={"threads": 1})
+
+    try:
+        with pytest.raises(SourceError) as caught:
+            Warehouse.connect(WarehouseSettings(url="duckdb:///shop.duckdb"), tmp_path)
+    finally:
+        own.close()
+
+    assert f"This process already has {path} open" in str(caught.value)
 
 
 def _set_zone(warehouse: Warehouse, zone: str) -> None:
