@@ -8,6 +8,7 @@ from pathlib import Path
 import duckdb
 
 from connector import api
+from connector.pipeline import RunOptions
 from connector.standin import StandIn
 
 MAPPING = """
@@ -89,3 +90,31 @@ sync: {{reject_file: rejects.jsonl, max_reject_ratio: 1}}
     assert summary.unchanged == 0
     assert [r["order_key"] for r in rejects] == ["B"]
     assert "one row per order_id" in rejects[0]["reason"]
+
+
+def test_duplicated_order_counted_once_per_run(
+    tmp_path: Path, standin: StandIn, api_env: dict[str, str]
+) -> None:
+    """Retried by key and read again in a full refresh, it is one reject."""
+    _shop(tmp_path)
+    (tmp_path / "mapping.yaml").write_text(MAPPING, encoding="utf-8")
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        f"""
+warehouse: {{url: "duckdb:///{tmp_path / "shop.duckdb"}"}}
+mapping: mapping.yaml
+northbeam:
+  base_url: {standin.url}
+  api_key: ${{NORTHBEAM_API_KEY}}
+  client_id: ${{NORTHBEAM_CLIENT_ID}}
+state: {{path: state.db}}
+sync: {{reject_file: rejects.jsonl, max_reject_ratio: 1}}
+""",
+        encoding="utf-8",
+    )
+    api.sync(config)
+
+    again = api.sync(config, RunOptions(full_refresh=True))
+
+    assert again.rejected + again.still_rejected == 1
+    assert again.orders_sent == 1
