@@ -28,6 +28,9 @@ logger = logging.getLogger(__name__)
 _LOCAL_CHECKPOINT_EVERY = 5000
 # Below this many orders the reject ratio is too noisy, so the check waits.
 _MIN_ORDERS_FOR_CEILING = 200
+#: Rejects logged at WARNING per run; the rest go to DEBUG, and every one
+#: to the reject report, so a bad mapping does not flood a scheduler's log.
+_LOGGED_REJECTS = 20
 
 
 class Delivery:
@@ -204,13 +207,23 @@ class Delivery:
             self.summary.still_rejected += 1
         else:
             self.summary.rejected += 1
-        logger.warning(
+        count = self.summary.rejected + self.summary.still_rejected
+        level = logging.WARNING if count <= _LOGGED_REJECTS else logging.DEBUG
+        logger.log(
+            level,
             "order rejected: key=%s stage=%s path=%s reason=%s",
             reject.order_key,
             reject.stage,
             reject.field_path or "-",
             reject.reason,
         )
+        if count == _LOGGED_REJECTS + 1:
+            logger.warning(
+                "more orders were rejected than the first %d logged; every "
+                "reject is in the reject report %s, and -v logs each one",
+                _LOGGED_REJECTS,
+                self.report.path or "(none configured)",
+            )
         self.report.write(reject, repeated=repeated)
         self._rejects.append(reject)
 

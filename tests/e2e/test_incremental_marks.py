@@ -8,6 +8,7 @@ batch has not been answered.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -161,3 +162,25 @@ def test_ceiling_checkpoints_answered_batches(tmp_path: Path) -> None:
     assert store.load(NAME).high_water_mark == 6
     assert len(store.fingerprints(NAME, [f"o{n}" for n in range(1, 6)])) == 5
     assert [p.order_key for p in store.pending_rejects(NAME)] == ["bad"]
+
+
+def test_rejects_past_twenty_log_at_debug(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A flood of rejects logs twenty warnings and one notice; all are stored."""
+    caplog.set_level(logging.DEBUG, logger="connector.delivery")
+    store = RecordingStore(tmp_path / "state.db")
+    delivery = _delivery(store, HoldOneBatch())
+    delivery.start_window(None)
+    for cursor in range(30):
+        reject = Reject(order_key=f"bad-{cursor}", stage="validation", reason="x")
+        delivery.add(cursor, reject)
+    delivery.finish()
+
+    messages = [(r.levelno, r.getMessage()) for r in caplog.records]
+    rejected = [level for level, text in messages if "order rejected" in text]
+    notices = [text for _, text in messages if "more orders were rejected" in text]
+    assert len(rejected) == 30
+    assert rejected.count(logging.WARNING) == 20
+    assert len(notices) == 1
+    assert len(store.pending_rejects(NAME)) == 30
