@@ -479,6 +479,10 @@ class _SyncRun:
             self.summary.with_hashed_email += 1
         if "hashed_customer_phone_number" in document:
             self.summary.with_hashed_phone += 1
+        if "customer_email" in document:
+            self.summary.with_raw_email += 1
+        if "customer_phone_number" in document:
+            self.summary.with_raw_phone += 1
 
     def _fill_identity_counts(self) -> None:
         stats = self.hasher.stats

@@ -30,6 +30,8 @@ class RunSummary:
     high_water_mark: str | None = None
     with_hashed_email: int = 0
     with_hashed_phone: int = 0
+    with_raw_email: int = 0
+    with_raw_phone: int = 0
     phones_dropped: int = 0
     emails_dropped: int = 0
     reject_file: str | None = None
@@ -78,6 +80,13 @@ class RunSummary:
             out.append(
                 f"  hashed email     {self.hashed_email_share:>10.1%}"
                 f"   hashed phone {self.hashed_phone_share:.1%}"
+            )
+        if self.orders_sent and (self.with_raw_email or self.with_raw_phone):
+            # The mapping opted in to raw identities, so a hashed share of 0%
+            # is expected; this line shows they are sent.
+            out.append(
+                f"  raw email        {self.with_raw_email / self.orders_sent:>10.1%}"
+                f"   raw phone {self.with_raw_phone / self.orders_sent:.1%}"
             )
         if self.phones_dropped or self.emails_dropped:
             out.append(

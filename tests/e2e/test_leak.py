@@ -498,7 +498,7 @@ def test_raw_email_only_in_payload(
     caplog.set_level(logging.DEBUG)
     with StandIn(api_key=API_KEY, client_id=CLIENT_ID) as standin:
         shop = make_shop(tmp_path, standin.url, raw_email=True)
-        cli(shop, "run", "run")
+        first = cli(shop, "run", "run")
         cli(
             shop,
             "dry run",
@@ -518,6 +518,7 @@ def test_raw_email_only_in_payload(
     assert order["customer_email"] == "leakmarker-email-1@example.com"
     assert "hashed_customer_email" not in order
     assert "leakmarker-email-1@example.com" in dry_run
+    assert "raw email" in first.stdout
     assert_clean(shop.found, ANY_MARKER)
 
 
