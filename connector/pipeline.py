@@ -164,7 +164,7 @@ class _SyncRun:
 
         # Cursor of each order handled by the revisit pass, by key.
         self.revisited: dict[str, Any] = {}
-        # Keys rejected by the revisit pass for appearing in several rows.
+        # Keys rejected in this run for appearing in several rows.
         self.duplicates_reported: set[str] = set()
         # Child marks to store once a run that reads every order completes.
         self.full_read_child_marks: dict[str, Any] = {}
@@ -376,11 +376,10 @@ class _SyncRun:
             cursor = row.get("__cursor")
             if key in duplicated:
                 # Rejected once per run: a later pass that reads the rows
-                # again (a full refresh after the retry) adds nothing.
-                first = revisit or key not in self.duplicates_reported
+                # again (the NULL-cursor pass, a full refresh) adds nothing.
+                first = key not in self.duplicates_reported
                 reject = self._duplicate_reject(key, duplicated) if first else None
-                if revisit:
-                    self.duplicates_reported.add(key)
+                self.duplicates_reported.add(key)
                 delivery.add(cursor, reject, counted=reject is not None)
                 continue
             if self._was_revisited(key, cursor):

@@ -119,6 +119,12 @@ def query_error(redactor: Redactor, exc: DBAPIError, label: str) -> SourceError:
         return SourceError(
             f"{message} The connection failed; running again may succeed."
         )
+    if isinstance(exc.orig, duckdb.IOException):
+        return SourceError(
+            f"{message} DuckDB could not read or write a file: the database, "
+            "or the temporary files it spills to next to it. Check the disk "
+            "space and the permissions of that folder."
+        )
     return permanent_error(
         f"{message} Check the SQL written in the mapping (query, where, "
         "expressions) against the column types."

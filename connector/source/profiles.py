@@ -165,7 +165,7 @@ def _connection(
 ) -> URL | SnowflakeSettings:
     kind = target.get("type")
     if kind == "duckdb":
-        return _duckdb_url(target, project_dir)
+        return _duckdb_url(target, project_dir, where)
     if kind == "postgres":
         return _postgres_url(target)
     if kind == "snowflake":
@@ -177,7 +177,7 @@ def _connection(
     )
 
 
-def _duckdb_url(target: dict[str, Any], project_dir: Path) -> URL:
+def _duckdb_url(target: dict[str, Any], project_dir: Path, where: str) -> URL:
     # dbt-duckdb opens a relative path from the folder dbt runs in, which is
     # normally the project folder.
     path = str(target.get("path") or ":memory:")
@@ -186,7 +186,13 @@ def _duckdb_url(target: dict[str, Any], project_dir: Path) -> URL:
     # dbt-duckdb's settings (memory_limit, threads, ...) are DuckDB settings,
     # which duckdb-engine takes from the URL's query.
     settings = target.get("settings") or {}
-    query = {str(name): str(value) for name, value in dict(settings).items()}
+    if not isinstance(settings, dict):
+        raise ConfigError(
+            f"{where}: settings must be a mapping of DuckDB settings, such as "
+            f"{{memory_limit: 4GB, threads: 2}}, not a {type(settings).__name__}",
+            key="warehouse.dbt.target",
+        )
+    query = {str(name): str(value) for name, value in settings.items()}
     return URL.create("duckdb", database=path, query=query)
 
 

@@ -167,7 +167,13 @@ class Warehouse:
     def _may_cap(self, specs: Sequence[SourceSpec]) -> bool:
         if self.dialect != "duckdb" or not buffer.may_cap(self._engine.url):
             return False
-        if not specs or not pages.can_page(self._bind(specs[0])):
+        if not specs:
+            return False
+        bound = self._bind(specs[0])
+        fetch = functools.partial(self._fetch, label=bound.label)
+        if not pages.can_page(bound) or not pages.finite_range(
+            fetch, bound, CursorWindow()
+        ):
             # The orders window would be one sorted statement, which needs
             # memory in proportion to the window.
             return False

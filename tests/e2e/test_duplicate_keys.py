@@ -118,3 +118,39 @@ sync: {{reject_file: rejects.jsonl, max_reject_ratio: 1}}
 
     assert again.rejected + again.still_rejected == 1
     assert again.orders_sent == 1
+
+
+def test_duplicated_order_with_null_cursor_counted_once(
+    tmp_path: Path, standin: StandIn, api_env: dict[str, str]
+) -> None:
+    """The retry and the NULL-cursor pass both read it; one reject."""
+    _shop(tmp_path)
+    con = duckdb.connect(str(tmp_path / "shop.duckdb"))
+    con.execute("UPDATE orders SET updated_at = NULL WHERE order_id = 'B'")
+    con.close()
+    (tmp_path / "mapping.yaml").write_text(MAPPING, encoding="utf-8")
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        f"""
+warehouse: {{url: "duckdb:///{tmp_path / "shop.duckdb"}"}}
+mapping: mapping.yaml
+northbeam:
+  base_url: {standin.url}
+  api_key: ${{NORTHBEAM_API_KEY}}
+  client_id: ${{NORTHBEAM_CLIENT_ID}}
+state: {{path: state.db}}
+sync: {{reject_file: rejects.jsonl, max_reject_ratio: 1}}
+""",
+        encoding="utf-8",
+    )
+    first = api.sync(config)
+
+    again = api.sync(config)
+
+    keys = [
+        json.loads(line)["order_key"]
+        for line in (tmp_path / "rejects.jsonl").read_text().splitlines()
+    ]
+    assert first.rejected == 1
+    assert again.rejected + again.still_rejected == 1
+    assert keys == ["B"]

@@ -199,6 +199,24 @@ def test_a_window_read_in_one_statement_is_not_capped(tmp_path: Path) -> None:
     assert capped is False
 
 
+def test_a_window_with_infinite_cursors_is_not_capped(tmp_path: Path) -> None:
+    # Infinite timestamps do not bind back, so that window is one statement.
+    _shop(
+        tmp_path,
+        "CREATE TABLE orders AS SELECT i AS order_id, CASE WHEN i = 0 THEN "
+        "TIMESTAMP 'infinity' ELSE TIMESTAMP '2025-01-01' + to_seconds(i) END "
+        "AS updated_at FROM range(100) t(i)",
+    )
+
+    with (
+        _connect(tmp_path) as warehouse,
+        warehouse.bounded_buffer([ORDERS, LINES]) as capped,
+    ):
+        pass
+
+    assert capped is False
+
+
 def test_a_failing_read_lifts_the_cap_and_fails_once_more(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -91,6 +91,17 @@ def test_duckdb_target_settings_go_into_the_url(tmp_path: Path) -> None:
     assert dict(url.query) == {"memory_limit": "8GB", "threads": "2"}
 
 
+def test_duckdb_settings_that_are_not_a_mapping(tmp_path: Path) -> None:
+    profile = (
+        "shop:\n  target: lake\n  outputs:\n    lake:\n      type: duckdb\n"
+        "      path: lake.duckdb\n      settings: [memory_limit, 1GB]\n"
+    )
+    settings = write_profiles(tmp_path, profile)
+
+    with pytest.raises(ConfigError, match="settings must be a mapping"):
+        profile_connection(settings, tmp_path, {})
+
+
 def test_target_by_setting_or_env(tmp_path: Path) -> None:
     settings = write_profiles(tmp_path, POSTGRES_PROFILE)
     lake = settings.model_copy(update={"target": "lake"})
