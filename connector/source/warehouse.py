@@ -51,9 +51,10 @@ MAX_KEYS_PER_STATEMENT = 1000
 #: chunk_rows keys at once (5,000 by default), and 5,000 keys per statement
 #: read child rows 1.35 times faster than 1,000 (DuckDB 2.0.1).
 MAX_KEYS_PER_LIST = 10_000
-# How DuckDB starts its error when another process holds the file's lock.
+# Text of DuckDB's error when another process has the file's lock.
 _DUCKDB_LOCKED = "Could not set lock on file"
-# How DuckDB refuses a second connection of this process with other settings.
+# Text of DuckDB's error for a second connection of this process with other
+# settings.
 _DUCKDB_OTHER_CONFIG = "with a different configuration"
 #: Rows fetched per round trip while ``changed_keys`` reads its key list.
 _KEY_SCAN_ROWS = 10_000
@@ -169,16 +170,13 @@ class Warehouse:
             return False
         if not specs:
             return False
-        bound = self._bind(specs[0])
-        fetch = functools.partial(self._fetch, label=bound.label)
-        if not pages.can_page(bound) or not pages.finite_range(
-            fetch, bound, CursorWindow()
-        ):
-            # The orders window would be one sorted statement, which needs
-            # memory in proportion to the window.
+        orders, children = specs[0], specs[1:]
+        # Otherwise the orders window is one sorted statement, whose memory
+        # grows with the window.
+        if not self._reads_in_pages(orders, self._bind(orders), CursorWindow()):
             return False
-        labels = [spec.relation.table or spec.relation.model or "" for spec in specs]
-        if not all(map(self._is_base_table, specs, labels)):
+        labels = [spec.relation.table or spec.relation.model or "" for spec in children]
+        if not all(map(self._is_base_table, children, labels)):
             return False
         return buffer.is_default_limit(self._engine)
 
@@ -214,8 +212,8 @@ class Warehouse:
                 "settings as that connection, or close it before the sync."
             )
         if self.dialect in ("duckdb", "sqlite"):
-            # A local file has no host or login; what fails is the path or a
-            # setting in the URL's query.
+            # A local file has no host or login, so what fails is the path or
+            # a setting in the URL's query.
             return (
                 "Check the file's path and the settings after '?' in "
                 "warehouse.url, or the path and settings of the dbt profile's "
@@ -298,9 +296,9 @@ class Warehouse:
             )
         for value in (window.lower, window.upper):
             check_cursor_bound(bound, value)
-        fetch = functools.partial(self._fetch, label=bound.label)
-        if self._pages_window(spec, bound) and pages.finite_range(fetch, bound, window):
+        if self._reads_in_pages(spec, bound, window):
             # DuckDB would sort the whole window inside this process.
+            fetch = functools.partial(self._fetch, label=bound.label)
             return pages.read_pages(fetch, bound, window, chunk_rows)
         statement, params = query.window_statement(bound, window)
         return self._stream(statement, params, chunk_rows, bound.label)
@@ -379,11 +377,16 @@ class Warehouse:
         rows = self._fetch(query.max_cursor_statement(bound), {}, bound.label)
         return rows[0][query.MAX_ALIAS] if rows else None
 
-    def _pages_window(self, spec: SourceSpec, bound: query.BoundSpec) -> bool:
-        """Return whether the window of ``spec`` is read in pages (DuckDB tables)."""
+    def _reads_in_pages(
+        self, spec: SourceSpec, bound: query.BoundSpec, window: CursorWindow
+    ) -> bool:
+        """Return whether ``window`` of ``spec`` is read in pages (DuckDB tables)."""
         if self.dialect != "duckdb" or not pages.can_page(bound):
             return False
-        return self._is_base_table(spec, bound.label)
+        if not self._is_base_table(spec, bound.label):
+            return False
+        fetch = functools.partial(self._fetch, label=bound.label)
+        return pages.finite_range(fetch, bound, window)
 
     def _is_base_table(self, spec: SourceSpec, label: str) -> bool:
         """Tell whether DuckDB resolves the relation of ``spec`` to a base table."""
