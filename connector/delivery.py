@@ -28,8 +28,8 @@ logger = logging.getLogger(__name__)
 _LOCAL_CHECKPOINT_EVERY = 5000
 # Below this many orders the reject ratio is too noisy, so the check waits.
 _MIN_ORDERS_FOR_CEILING = 200
-#: Rejects logged at WARNING per run; the rest go to DEBUG, and every one
-#: to the reject report, so a bad mapping does not flood a scheduler's log.
+#: Rejects logged at WARNING per run, so that a bad mapping does not flood a
+#: scheduler's log. The rest go to DEBUG, and every one to the reject report.
 _LOGGED_REJECTS = 20
 
 

@@ -3,8 +3,8 @@
 Phone parsing costs about 25 µs per number, and a shop's repeat customers
 bring the same numbers back. ``functools.lru_cache`` keeps a linked-list
 node, a key tuple and a dict entry per number, about 180 bytes besides the
-strings themselves; this memo keeps one dict entry per text, inside a dict
-per region, about 40 bytes (tracemalloc, Python 3.11).
+strings themselves. This memo keeps one dict entry per text, inside a dict
+per region, which is about 40 bytes (tracemalloc, Python 3.11).
 
 Eviction is by generation instead of strict LRU: when the young generation
 is full it becomes the old one, and the previous old one is dropped. A
@@ -28,10 +28,10 @@ _Generation = dict[str | None, dict[str, object]]
 class RegionMemo(Generic[Value]):
     """Remember ``compute(text, region)`` for at most two generations of keys.
 
-    ``compute`` must be pure: the memo never checks a value again. Entries
-    are at most ``2 * generation_size``. Calls from several threads are
-    safe; two threads may compute the same value, and a rotation racing an
-    insert may forget a fresh entry, which only costs a recomputation.
+    ``compute`` must be pure, because the memo never checks a value again.
+    Entries are at most ``2 * generation_size``. Calls from several threads
+    are safe. Two threads may compute the same value, and a rotation racing
+    an insert may forget a fresh entry, which only costs a recomputation.
     """
 
     def __init__(

@@ -61,12 +61,12 @@ _DOMAIN_RULES: Final[dict[str, tuple[str, bool]]] = {
     "outlook.com": ("+", False),
 }
 
-# Phone numbers memoised per generation; at most twice as many are kept.
-# See _PHONE_MEMO below for the memory this takes.
+# Phone numbers memoised per generation. The memo keeps at most twice as
+# many, and _PHONE_MEMO below gives the memory this takes.
 _PHONE_GENERATION: Final = 32_768
 
 # Each supported region code, mapped to one shared string object, so that
-# memo keys do not hold a copy of the region per number.
+# memo keys do not keep a copy of the region per number.
 _PHONE_REGIONS: Final = {code: code for code in phonenumbers.SUPPORTED_REGIONS}
 
 # Without this, phonenumbers calls re.compile for each metadata pattern it
@@ -293,10 +293,10 @@ def _e164(text: str, region: str | None) -> str | None:
     return e164
 
 
-# At most 65,536 numbers, about 10 MB: filled with the texts and E.164
-# strings of distinct numbers of five countries it held 160 bytes per
-# number (tracemalloc, Python 3.11). Twice the generation cut phone parses
-# by a fifth in the 1,000,000-order benchmark shop, for 10 MB more.
+# At most 65,536 numbers, about 10 MB. Filled with the texts and E.164
+# strings of distinct numbers of five countries, it took 160 bytes per number
+# (tracemalloc, Python 3.11). Twice the generation cut phone parses by a
+# fifth in the 1,000,000-order benchmark shop, for 10 MB more.
 _PHONE_MEMO: Final = RegionMemo(_e164, _PHONE_GENERATION)
 
 

@@ -47,7 +47,7 @@ def test_keeps_at_most_two_generations() -> None:
     assert len(memo) <= 6
 
 
-def test_a_key_used_again_survives_rotations() -> None:
+def test_memo_keeps_reused_key() -> None:
     compute = _Counting()
     memo = RegionMemo(compute, 2)
     memo("often", "US")
@@ -58,7 +58,7 @@ def test_a_key_used_again_survives_rotations() -> None:
     assert compute.calls.count(("often", "US")) == 1
 
 
-def test_an_unused_key_is_forgotten_after_two_generations() -> None:
+def test_memo_forgets_unused_key() -> None:
     compute = _Counting()
     memo = RegionMemo(compute, 2)
     memo("once", "US")

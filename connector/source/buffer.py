@@ -5,13 +5,13 @@ DuckDB keeps every block it has read from a database file in memory, up to
 the orders table page by page and looks up child rows by key, so a run
 touches every block once or a few times. Without a cap its memory grows to
 the size of the file: 78 MB more for the 1,000,000-order benchmark shop,
-gigabytes for a large one. A read of a base table in pages
-needs a few megabytes, so while the sync reads only base tables of a
-DuckDB file in pages, and nothing has set a limit of its own, the buffer
-pool is capped at :data:`READ_MEMORY_LIMIT`. Blocks dropped from it are
-read again from the operating system's file cache. Views, queries and a
-window read in one sorted statement can need much more memory, so a sync
-that reads any of them keeps DuckDB's setting. A read that fails under the
+gigabytes for a large one. A read of a base table in pages needs a few
+megabytes. So while the sync reads only base tables of a DuckDB file in
+pages, and nothing has set a limit of its own, the buffer pool is capped
+at :data:`READ_MEMORY_LIMIT`. Blocks dropped from it are read again from
+the operating system's file cache. Views, queries and a window read in one
+sorted statement can need much more memory, so a sync that reads any of
+them keeps DuckDB's setting. A read that fails under the
 cap (wide rows such as large JSON columns run out of memory, and spilling
 fails on a read-only disk) lifts it and runs again.
 """

@@ -3,7 +3,7 @@
 The warehouse driver runs its query without holding the GIL, so the next
 page and its child rows are read while the sync maps, hashes and validates
 the rows it has. Only one chunk is read ahead of the one being processed.
-A paged reader also holds the page it fetched next, so about three chunks
+A paged reader also keeps the page it fetched next, so about three chunks
 are in memory at once. The consumer gets the chunks and any read error in
 the order a plain loop would.
 """

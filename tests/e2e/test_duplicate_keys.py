@@ -58,19 +58,15 @@ def _shop(folder: Path) -> None:
         con.close()
 
 
-def test_duplicated_order_reported_not_sent(
-    tmp_path: Path, standin: StandIn, api_env: dict[str, str]
-) -> None:
-    """A join that repeats an order rejects it once; the others still go."""
-    _shop(tmp_path)
-    (tmp_path / "mapping.yaml").write_text(MAPPING, encoding="utf-8")
-    config = tmp_path / "config.yaml"
+def _write_config(folder: Path, api_url: str) -> Path:
+    (folder / "mapping.yaml").write_text(MAPPING, encoding="utf-8")
+    config = folder / "config.yaml"
     config.write_text(
         f"""
-warehouse: {{url: "duckdb:///{tmp_path / "shop.duckdb"}"}}
+warehouse: {{url: "duckdb:///{folder / "shop.duckdb"}"}}
 mapping: mapping.yaml
 northbeam:
-  base_url: {standin.url}
+  base_url: {api_url}
   api_key: ${{NORTHBEAM_API_KEY}}
   client_id: ${{NORTHBEAM_CLIENT_ID}}
 state: {{path: state.db}}
@@ -78,6 +74,15 @@ sync: {{reject_file: rejects.jsonl, max_reject_ratio: 1}}
 """,
         encoding="utf-8",
     )
+    return config
+
+
+def test_duplicated_order_reported_not_sent(
+    tmp_path: Path, standin: StandIn, api_env: dict[str, str]
+) -> None:
+    """A join that repeats an order rejects it once; the others still go."""
+    _shop(tmp_path)
+    config = _write_config(tmp_path, standin.url)
 
     summary = api.sync(config)
 
@@ -97,21 +102,7 @@ def test_duplicated_order_counted_once_per_run(
 ) -> None:
     """Retried by key and read again in a full refresh, it is one reject."""
     _shop(tmp_path)
-    (tmp_path / "mapping.yaml").write_text(MAPPING, encoding="utf-8")
-    config = tmp_path / "config.yaml"
-    config.write_text(
-        f"""
-warehouse: {{url: "duckdb:///{tmp_path / "shop.duckdb"}"}}
-mapping: mapping.yaml
-northbeam:
-  base_url: {standin.url}
-  api_key: ${{NORTHBEAM_API_KEY}}
-  client_id: ${{NORTHBEAM_CLIENT_ID}}
-state: {{path: state.db}}
-sync: {{reject_file: rejects.jsonl, max_reject_ratio: 1}}
-""",
-        encoding="utf-8",
-    )
+    config = _write_config(tmp_path, standin.url)
     api.sync(config)
 
     again = api.sync(config, RunOptions(full_refresh=True))
@@ -128,21 +119,7 @@ def test_duplicated_order_with_null_cursor_counted_once(
     con = duckdb.connect(str(tmp_path / "shop.duckdb"))
     con.execute("UPDATE orders SET updated_at = NULL WHERE order_id = 'B'")
     con.close()
-    (tmp_path / "mapping.yaml").write_text(MAPPING, encoding="utf-8")
-    config = tmp_path / "config.yaml"
-    config.write_text(
-        f"""
-warehouse: {{url: "duckdb:///{tmp_path / "shop.duckdb"}"}}
-mapping: mapping.yaml
-northbeam:
-  base_url: {standin.url}
-  api_key: ${{NORTHBEAM_API_KEY}}
-  client_id: ${{NORTHBEAM_CLIENT_ID}}
-state: {{path: state.db}}
-sync: {{reject_file: rejects.jsonl, max_reject_ratio: 1}}
-""",
-        encoding="utf-8",
-    )
+    config = _write_config(tmp_path, standin.url)
     first = api.sync(config)
 
     again = api.sync(config)

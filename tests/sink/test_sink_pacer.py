@@ -168,7 +168,7 @@ def test_pacer_threads_stay_within_budget() -> None:
     assert _max_window_bytes(sent, window, at_answer=False) <= budget
 
 
-def test_long_waits_are_logged_at_most_every_30_seconds(
+def test_pacer_logs_long_waits(
     clock: FakeClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="connector.sink.pacer")
@@ -182,7 +182,7 @@ def test_long_waits_are_logged_at_most_every_30_seconds(
     assert "10000 bytes per 60 s" in waits[0].getMessage()
 
 
-def test_short_waits_are_not_logged(
+def test_pacer_skips_short_waits(
     clock: FakeClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="connector.sink.pacer")

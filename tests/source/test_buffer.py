@@ -63,21 +63,19 @@ def _connect(tmp_path: Path, query: str = "") -> Warehouse:
         ("?MAX_MEMORY=1GB", False),
     ],
 )
-def test_cap_only_files_without_a_limit_of_their_own(
-    tmp_path: Path, query: str, expected: bool
-) -> None:
+def test_may_cap_by_url(tmp_path: Path, query: str, expected: bool) -> None:
     path = _shop(tmp_path)
 
     assert may_cap(make_url(f"duckdb:///{path}{query}")) is expected
 
 
-def test_memory_databases_and_missing_files_are_not_capped(tmp_path: Path) -> None:
+def test_may_cap_memory_and_missing_files(tmp_path: Path) -> None:
     assert not may_cap(make_url("duckdb:///:memory:"))
     assert not may_cap(make_url("duckdb://"))
     assert not may_cap(make_url(f"duckdb:///{tmp_path / 'none.duckdb'}"))
 
 
-def test_base_tables_are_read_under_the_cap_and_the_limit_is_reset(
+def test_cap_applies_to_base_tables(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     _shop(tmp_path)
@@ -101,7 +99,7 @@ def test_base_tables_are_read_under_the_cap_and_the_limit_is_reset(
     assert "capped at 32MB" in caplog.text
 
 
-def test_a_view_among_the_sources_keeps_duckdbs_limit(tmp_path: Path) -> None:
+def test_cap_skips_views(tmp_path: Path) -> None:
     _shop(tmp_path)
 
     with _connect(tmp_path) as warehouse:
@@ -113,7 +111,7 @@ def test_a_view_among_the_sources_keeps_duckdbs_limit(tmp_path: Path) -> None:
     assert inside == default
 
 
-def test_a_limit_in_the_url_is_left_alone(tmp_path: Path) -> None:
+def test_cap_skips_url_limit(tmp_path: Path) -> None:
     _shop(tmp_path)
 
     with (
@@ -126,7 +124,7 @@ def test_a_limit_in_the_url_is_left_alone(tmp_path: Path) -> None:
     assert inside == "61.0 MiB"
 
 
-def test_wide_rows_lift_the_cap_and_are_read_again(
+def test_cap_lifted_for_wide_rows(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     _shop(tmp_path, _WIDE)
@@ -146,7 +144,7 @@ def test_wide_rows_lift_the_cap_and_are_read_again(
     assert "OutOfMemoryException" in caplog.text
 
 
-def test_out_of_memory_under_the_users_limit_names_the_setting(tmp_path: Path) -> None:
+def test_out_of_memory_names_setting(tmp_path: Path) -> None:
     _shop(tmp_path, _WIDE)
 
     with (
@@ -158,7 +156,7 @@ def test_out_of_memory_under_the_users_limit_names_the_setting(tmp_path: Path) -
     assert "memory_limit in warehouse.url" in str(caught.value)
 
 
-def test_a_limit_set_in_this_process_is_kept(tmp_path: Path) -> None:
+def test_cap_skips_limit_set_in_process(tmp_path: Path) -> None:
     path = _shop(tmp_path)
     # Another engine of this process on the same file shares its instance.
     own = sa.create_engine(f"duckdb:///{path}")
@@ -180,13 +178,25 @@ def test_a_limit_set_in_this_process_is_kept(tmp_path: Path) -> None:
     assert after == "953.6 MiB"
 
 
-def test_a_window_read_in_one_statement_is_not_capped(tmp_path: Path) -> None:
-    # DuckDB's nanosecond timestamps do not bind back exactly, so the window
-    # is one sorted statement, whose memory grows with the window.
+# Windows that DuckDB would read in one sorted statement, whose memory grows
+# with the window: nanosecond timestamps and infinite timestamps do not bind
+# back exactly, so they cannot mark where a page ends.
+_ONE_STATEMENT_CURSORS = {
+    "nanoseconds": "(TIMESTAMP '2025-01-01' + to_seconds(i))::TIMESTAMP_NS",
+    "infinity": "CASE WHEN i = 0 THEN TIMESTAMP 'infinity' "
+    "ELSE TIMESTAMP '2025-01-01' + to_seconds(i) END",
+}
+
+
+@pytest.mark.parametrize(
+    "cursor_sql", _ONE_STATEMENT_CURSORS.values(), ids=list(_ONE_STATEMENT_CURSORS)
+)
+def test_cap_skips_windows_read_in_one_statement(
+    tmp_path: Path, cursor_sql: str
+) -> None:
     _shop(
         tmp_path,
-        "CREATE TABLE orders AS SELECT i AS order_id, "
-        "(TIMESTAMP '2025-01-01' + to_seconds(i))::TIMESTAMP_NS AS updated_at "
+        f"CREATE TABLE orders AS SELECT i AS order_id, {cursor_sql} AS updated_at "
         "FROM range(100) t(i)",
     )
 
@@ -199,25 +209,7 @@ def test_a_window_read_in_one_statement_is_not_capped(tmp_path: Path) -> None:
     assert capped is False
 
 
-def test_a_window_with_infinite_cursors_is_not_capped(tmp_path: Path) -> None:
-    # Infinite timestamps do not bind back, so that window is one statement.
-    _shop(
-        tmp_path,
-        "CREATE TABLE orders AS SELECT i AS order_id, CASE WHEN i = 0 THEN "
-        "TIMESTAMP 'infinity' ELSE TIMESTAMP '2025-01-01' + to_seconds(i) END "
-        "AS updated_at FROM range(100) t(i)",
-    )
-
-    with (
-        _connect(tmp_path) as warehouse,
-        warehouse.bounded_buffer([ORDERS, LINES]) as capped,
-    ):
-        pass
-
-    assert capped is False
-
-
-def test_a_failing_read_lifts_the_cap_and_fails_once_more(
+def test_cap_lifted_for_failing_read(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     _shop(tmp_path)

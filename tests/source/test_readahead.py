@@ -50,7 +50,7 @@ def test_source_and_load_run_outside_the_consumer_thread() -> None:
     assert threads == {"read-ahead"}
 
 
-def test_source_error_comes_after_the_chunks_read_before_it() -> None:
+def test_source_error_after_earlier_chunks() -> None:
     def failing() -> Iterator[int]:
         yield 1
         yield 2
@@ -78,7 +78,7 @@ def test_load_error_is_raised_for_its_chunk() -> None:
     assert seen == [0, 1]
 
 
-def test_leaving_early_stops_the_worker_and_closes_the_source() -> None:
+def test_early_exit_closes_source() -> None:
     produced: list[int] = []
     closed = threading.Event()
 
@@ -116,7 +116,7 @@ def test_empty_source_yields_nothing() -> None:
     assert list(ReadAhead(iter(()), len)) == []
 
 
-def test_leaving_early_does_not_wait_for_a_long_read() -> None:
+def test_early_exit_skips_long_read() -> None:
     reading = threading.Event()
     release = threading.Event()
     finished = threading.Event()

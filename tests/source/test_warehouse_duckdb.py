@@ -20,7 +20,7 @@ from connector.source import CursorWindow, Relation, SourceSpec, Warehouse
 
 HUGE = 170141183460469231731687303715884105727
 
-# Opens a DuckDB file for writing, says so, and keeps it open.
+# Script that opens a DuckDB file for writing, prints 'open' and keeps it open.
 HOLD_FILE = (
     "import sys, time, duckdb; con = duckdb.connect(sys.argv[1]); "
     "print('open', flush=True); time.sleep(60)"
@@ -111,7 +111,7 @@ def test_missing_duckdb_file_not_created(tmp_path: Path) -> None:
     assert not (tmp_path / "shp.duckdb").exists()
 
 
-def test_bad_duckdb_setting_points_at_the_url_not_a_login(tmp_path: Path) -> None:
+def test_bad_setting_hint_names_url(tmp_path: Path) -> None:
     duckdb.connect(str(tmp_path / "shop.duckdb")).close()
     settings = WarehouseSettings(url="duckdb:///shop.duckdb?no_such_setting=1")
 
